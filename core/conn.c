@@ -1,0 +1,1123 @@
+#include "conn.h"
+
+#include "date.h"
+#include "keepalive.h"
+#include "log.h"
+#include "server.h"
+
+#include <llhttp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { ST_HEAD, ST_ACTIVE, ST_LINGER, ST_CLOSING };
+enum { PAUSE_NONE, PAUSE_HEADERS, PAUSE_MESSAGE };
+
+#define MAX_IOV 64
+#define MIN_READ 16384 /* room offered to a read into the connection's own buffer */
+
+struct ls_conn {
+    ls_conn_node node; /* first: the server's links */
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    uv_write_t wreq;
+    uv_shutdown_t sreq;
+    ls_server *server;
+    llhttp_t parser;
+    int state;
+    int pause_reason;
+    int error_status; /* set by a parser callback to choose the error response */
+    ls_request req;
+    ls_response res;
+    ls_outq out;
+    size_t inflight; /* bytes handed to uv_write and not yet confirmed */
+    char *in;        /* input not parsed yet (pipelined, or a partial head) */
+    size_t in_len, in_cap;
+    char *body; /* request body the application has not taken */
+    size_t body_len, body_cap;
+    void *ud; /* the application's request handle */
+    uint64_t requests;
+    uint64_t head_deadline;
+    uint64_t linger_deadline;
+    int handles;
+    ls_close_reason close_reason;
+    unsigned reading : 1;
+    unsigned parser_paused : 1; /* llhttp waits for llhttp_resume() */
+    unsigned parse_dead : 1;    /* input is no longer parsed (error or lingering) */
+    unsigned msg_complete : 1;  /* the active request's body is complete */
+    unsigned head_started : 1;  /* bytes of a new request head arrived */
+    unsigned discarding : 1;    /* throwing away the unread body of a finished request */
+    unsigned want_drain : 1;
+    unsigned need_continue : 1; /* the client waits for 100 Continue */
+    unsigned keepalive_final : 1;
+    unsigned end_queued : 1;
+    unsigned peer_eof : 1;
+    unsigned protocol_error : 1;
+    unsigned shutdown_sent : 1;
+    char remote[64];
+};
+
+const char *ls_strerror(int err) {
+    switch (err) {
+    case LS_ECLOSED: return "connection closed";
+    case LS_EENDED: return "write after end";
+    case LS_ELENGTH: return "body longer than the Content-Length set";
+    case LS_EHEADERS_SENT: return "headers already sent";
+    case LS_EBADNAME: return "invalid header name";
+    case LS_EBADVALUE: return "invalid character in header value";
+    case LS_ENOMEM: return "out of memory";
+    case LS_EBADSTATUS: return "invalid status code";
+    case LS_EBADLENGTH: return "invalid Content-Length";
+    default: return "unknown error";
+    }
+}
+
+static void conn_close(ls_conn *c, ls_close_reason why, int reset);
+static void conn_input(ls_conn *c, const char *data, size_t len, int from_in);
+static void conn_arm(ls_conn *c);
+static void conn_update_reading(ls_conn *c);
+static void conn_fail(ls_conn *c, int status, ls_close_reason why);
+static void on_write(uv_write_t *w, int status);
+
+static inline uint64_t now_ms(const ls_conn *c) { return uv_now(c->server->loop); }
+static inline const ls_settings *cfg(const ls_conn *c) { return &c->server->settings; }
+static inline size_t queued(const ls_conn *c) { return c->out.bytes + c->res.pre.bytes; }
+
+/* ---------------------------------------------------------------- llhttp callbacks */
+
+static int head_check(ls_conn *c) {
+    if (ls_request_head_bytes(&c->req) > cfg(c)->max_header) {
+        c->error_status = 431;
+        return HPE_USER;
+    }
+    return 0;
+}
+
+static int on_message_begin(llhttp_t *p) {
+    ls_conn *c = p->data;
+    ls_request_reset(&c->req);
+    c->head_started = 1;
+    c->head_deadline = now_ms(c) + cfg(c)->header_timeout_ms;
+    return 0;
+}
+
+static int on_url(llhttp_t *p, const char *at, size_t len) {
+    ls_conn *c = p->data;
+    if (ls_request_feed(&c->req, 0, at, len) < 0)
+        return HPE_USER;
+    if (c->req.url_len > cfg(c)->max_url) {
+        c->error_status = 414;
+        return HPE_USER;
+    }
+    return head_check(c);
+}
+
+static int on_header_field(llhttp_t *p, const char *at, size_t len) {
+    ls_conn *c = p->data;
+    if (ls_request_feed(&c->req, 1, at, len) < 0)
+        return HPE_USER;
+    return head_check(c);
+}
+
+static int on_header_value(llhttp_t *p, const char *at, size_t len) {
+    ls_conn *c = p->data;
+    if (ls_request_feed(&c->req, 2, at, len) < 0)
+        return HPE_USER;
+    return head_check(c);
+}
+
+static int on_header_value_complete(llhttp_t *p) {
+    ls_conn *c = p->data;
+    ls_request_field_done(&c->req);
+    return head_check(c);
+}
+
+static int on_version_complete(llhttp_t *p) {
+    ls_conn *c = p->data;
+    if (p->http_major != 1 || p->http_minor > 1) {
+        c->error_status = 505;
+        return -1;
+    }
+    return 0;
+}
+
+static int on_headers_complete(llhttp_t *p) {
+    ls_conn *c = p->data;
+    ls_request *r = &c->req;
+    r->method = llhttp_method_name((llhttp_method_t)p->method);
+    r->http_major = p->http_major;
+    r->http_minor = p->http_minor;
+    if (p->flags & F_CONTENT_LENGTH)
+        r->content_length = (int64_t)p->content_length;
+    if (r->unknown_coding) {
+        c->error_status = 501; /* RFC 9112 6.1 */
+        return -1;
+    }
+    if (r->http_minor >= 1 && r->hosts != 1) {
+        c->error_status = 400; /* RFC 9112 3.2: exactly one Host */
+        return -1;
+    }
+    if (r->bad_expect) {
+        c->error_status = 417;
+        return -1;
+    }
+    if (r->content_length > 0 && (uint64_t)r->content_length > cfg(c)->max_body) {
+        c->error_status = 413;
+        return -1;
+    }
+    c->pause_reason = PAUSE_HEADERS;
+    return HPE_PAUSED;
+}
+
+static int on_body(llhttp_t *p, const char *at, size_t len) {
+    ls_conn *c = p->data;
+    c->req.body_received += len;
+    if (c->state != ST_ACTIVE || !c->ud)
+        return 0; /* a finished request's body, or nobody to read it: thrown away */
+    if (c->req.body_received > cfg(c)->max_body) {
+        c->error_status = 413;
+        return HPE_USER;
+    }
+    if (c->body_len + len > c->body_cap) {
+        size_t cap = c->body_cap ? c->body_cap : 16384;
+        while (cap < c->body_len + len)
+            cap *= 2;
+        char *b = realloc(c->body, cap);
+        if (!b)
+            return HPE_USER;
+        c->body = b, c->body_cap = cap;
+    }
+    memcpy(c->body + c->body_len, at, len);
+    c->body_len += len;
+    return 0;
+}
+
+static int on_message_complete(llhttp_t *p) {
+    ls_conn *c = p->data;
+    if (c->state == ST_ACTIVE) {
+        c->msg_complete = 1;
+        c->pause_reason = PAUSE_MESSAGE;
+        return HPE_PAUSED;
+    }
+    /* The end of a body we were discarding: go on with the next request. */
+    c->discarding = 0;
+    c->head_started = 0;
+    return 0;
+}
+
+static llhttp_settings_t parser_settings;
+
+static void parser_settings_init(void) {
+    static int done;
+    if (done)
+        return;
+    llhttp_settings_init(&parser_settings);
+    parser_settings.on_message_begin = on_message_begin;
+    parser_settings.on_url = on_url;
+    parser_settings.on_header_field = on_header_field;
+    parser_settings.on_header_value = on_header_value;
+    parser_settings.on_header_value_complete = on_header_value_complete;
+    parser_settings.on_version_complete = on_version_complete;
+    parser_settings.on_headers_complete = on_headers_complete;
+    parser_settings.on_body = on_body;
+    parser_settings.on_message_complete = on_message_complete;
+    done = 1;
+}
+
+/* ---------------------------------------------------------------- accept and close */
+
+static void on_handle_closed(uv_handle_t *h) {
+    ls_conn *c = h->data;
+    if (--c->handles > 0)
+        return;
+    ls_server *s = c->server;
+    void *ud = c->ud;
+    c->ud = NULL;
+    s->closes[c->close_reason]++;
+    if (ud)
+        s->app->on_abort(ud);
+    ls_server_forget(s, c);
+    ls_request_free(&c->req);
+    ls_response_free(&c->res);
+    ls_outq_free(&c->out);
+    free(c->in);
+    free(c->body);
+    free(c);
+    ls_server_run_pending(s);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+    (void)suggested;
+    ls_conn *c = h->data;
+    ls_server *s = c->server;
+    if (c->in_len == 0 || c->state == ST_LINGER) {
+        *buf = uv_buf_init(s->readbuf, (unsigned)s->readbuf_size);
+        return;
+    }
+    if (c->in_cap - c->in_len < MIN_READ) {
+        size_t cap = c->in_cap ? c->in_cap * 2 : 2 * MIN_READ;
+        while (cap - c->in_len < MIN_READ)
+            cap *= 2;
+        char *in = realloc(c->in, cap);
+        if (!in) {
+            *buf = uv_buf_init(NULL, 0); /* libuv reports UV_ENOBUFS */
+            return;
+        }
+        c->in = in, c->in_cap = cap;
+    }
+    *buf = uv_buf_init(c->in + c->in_len, (unsigned)(c->in_cap - c->in_len));
+}
+
+static void on_eof(ls_conn *c) {
+    c->peer_eof = 1;
+    switch (c->state) {
+    case ST_HEAD:
+        if (c->discarding || c->head_started || c->in_len)
+            conn_close(c, LS_CLOSE_PEER, 0);
+        else
+            conn_close(c, LS_CLOSE_IDLE, 0);
+        break;
+    case ST_ACTIVE:
+        /* A client may half-close after its request: the response still goes out. */
+        if (c->msg_complete || c->res.ended) {
+            conn_update_reading(c);
+            ls_server_defer(c->server, c);
+        } else {
+            conn_close(c, LS_CLOSE_PEER, 1);
+        }
+        break;
+    case ST_LINGER:
+        conn_close(c, LS_CLOSE_FINISH, 0);
+        break;
+    }
+}
+
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
+    ls_conn *c = stream->data;
+    ls_server *s = c->server;
+    if (nread == 0 || c->state == ST_CLOSING)
+        return;
+    if (nread < 0) {
+        if (nread == UV_EOF)
+            on_eof(c);
+        else
+            conn_close(c, c->state == ST_HEAD && !c->head_started ? LS_CLOSE_IDLE : LS_CLOSE_PEER,
+                       1);
+        ls_server_run_pending(s);
+        return;
+    }
+    if (c->state == ST_LINGER) {
+        conn_arm(c); /* discarded; the idle bound starts again */
+        return;
+    }
+    if (buf->base == s->readbuf) {
+        conn_input(c, buf->base, (size_t)nread, 0);
+    } else {
+        c->in_len += (size_t)nread;
+        conn_input(c, c->in, c->in_len, 1);
+    }
+    if (c->state != ST_CLOSING) {
+        conn_update_reading(c);
+        conn_arm(c);
+    }
+    ls_server_run_pending(s);
+}
+
+static void on_timer(uv_timer_t *t) {
+    ls_conn *c = t->data;
+    ls_server *s = c->server;
+    switch (c->state) {
+    case ST_HEAD:
+        if (c->discarding)
+            conn_close(c, LS_CLOSE_BODY_TIMEOUT, 1);
+        else if (c->head_started || c->in_len)
+            conn_fail(c, 408, LS_CLOSE_HEADER_TIMEOUT);
+        else
+            conn_close(c, c->requests ? LS_CLOSE_IDLE : LS_CLOSE_HEADER_TIMEOUT, 0);
+        break;
+    case ST_ACTIVE:
+        if (c->out.bytes || c->inflight) {
+            LS_LOG(LS_LOG_DEBUG, "%s: send timeout", c->remote);
+            conn_close(c, LS_CLOSE_SEND_TIMEOUT, 1);
+        } else if (!c->msg_complete) {
+            if (!c->res.frozen && !c->res.head_sent)
+                conn_fail(c, 408, LS_CLOSE_BODY_TIMEOUT);
+            else
+                conn_close(c, LS_CLOSE_BODY_TIMEOUT, 1);
+        }
+        break;
+    case ST_LINGER:
+        conn_close(c, LS_CLOSE_FINISH, 0);
+        break;
+    }
+    ls_server_run_pending(s);
+}
+
+void ls_conn_accept(ls_server *s) {
+    ls_conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return;
+    parser_settings_init();
+    c->server = s;
+    uv_tcp_init(s->loop, &c->tcp);
+    c->tcp.data = c;
+    c->handles = 1;
+    if (uv_accept((uv_stream_t *)&s->listener, (uv_stream_t *)&c->tcp) != 0) {
+        uv_close((uv_handle_t *)&c->tcp, (uv_close_cb)free);
+        return;
+    }
+    uv_timer_init(s->loop, &c->timer);
+    c->timer.data = c;
+    c->handles = 2;
+    uv_tcp_nodelay(&c->tcp, 1);
+    ls_request_init(&c->req);
+    ls_response_init(&c->res);
+    ls_outq_init(&c->out);
+    llhttp_init(&c->parser, HTTP_REQUEST, &parser_settings);
+    c->parser.data = c;
+    c->state = ST_HEAD;
+    c->head_deadline = uv_now(s->loop) + s->settings.header_timeout_ms;
+
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    strcpy(c->remote, "?");
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
+        if (ss.ss_family == AF_INET6)
+            uv_ip6_name((struct sockaddr_in6 *)&ss, c->remote, sizeof c->remote);
+        else
+            uv_ip4_name((struct sockaddr_in *)&ss, c->remote, sizeof c->remote);
+    }
+    ls_server_add(s, c);
+    conn_update_reading(c);
+    conn_arm(c);
+}
+
+/* The one way a connection ends. reset: RST instead of FIN (data unsent or unread). */
+static void conn_close(ls_conn *c, ls_close_reason why, int reset) {
+    if (c->state == ST_CLOSING)
+        return;
+    LS_LOG(LS_LOG_DEBUG, "%s: close (%s%s)", c->remote, ls_close_reason_names[why],
+           reset && !c->shutdown_sent ? ", reset" : "");
+    c->state = ST_CLOSING;
+    c->close_reason = why;
+    c->reading = 0;
+    ls_outq_clear(&c->out);
+    ls_outq_clear(&c->res.pre);
+    if (reset && !c->shutdown_sent)
+        uv_tcp_close_reset(&c->tcp, on_handle_closed);
+    else
+        uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+    uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+}
+
+/* ---------------------------------------------------------------- timers and reading */
+
+static void conn_arm(ls_conn *c) {
+    const ls_settings *s = cfg(c);
+    uint64_t ms = 0, now = now_ms(c);
+    switch (c->state) {
+    case ST_HEAD:
+        if (c->discarding)
+            ms = s->body_timeout_ms;
+        else if (c->head_started || c->in_len || c->requests == 0)
+            ms = c->head_deadline > now ? c->head_deadline - now : 1;
+        else
+            ms = s->keepalive_timeout_ms;
+        break;
+    case ST_ACTIVE:
+        if (c->out.bytes || c->inflight)
+            ms = s->send_timeout_ms;
+        else if (!c->msg_complete && c->reading)
+            ms = s->body_timeout_ms;
+        break;
+    case ST_LINGER:
+        ms = c->linger_deadline > now ? c->linger_deadline - now : 1;
+        if (ms > s->linger_idle_ms)
+            ms = s->linger_idle_ms;
+        break;
+    default:
+        return;
+    }
+    if (ms)
+        uv_timer_start(&c->timer, on_timer, ms, 0);
+    else
+        uv_timer_stop(&c->timer);
+}
+
+static void conn_update_reading(ls_conn *c) {
+    int want;
+    switch (c->state) {
+    case ST_HEAD:
+        want = !c->peer_eof;
+        break;
+    case ST_ACTIVE:
+        /* Hold back while the application has a high-water mark of body unread, or while
+         * pipelined input waits for this response to finish. */
+        want = !c->peer_eof && !c->parse_dead && c->body_len < cfg(c)->high_water &&
+               c->in_len < cfg(c)->max_header + cfg(c)->high_water;
+        break;
+    case ST_LINGER:
+        want = !c->peer_eof;
+        break;
+    default:
+        want = 0;
+    }
+    if (want && !c->reading)
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    else if (!want && c->reading)
+        uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = want ? 1 : 0;
+}
+
+/* ---------------------------------------------------------------- parsing */
+
+static int error_status_for(ls_conn *c, llhttp_errno_t err) {
+    if (c->error_status)
+        return c->error_status;
+    switch (err) {
+    case HPE_INVALID_VERSION: return 505;
+    case HPE_INVALID_TRANSFER_ENCODING: return c->req.unknown_coding ? 501 : 400;
+    default: return 400;
+    }
+}
+
+static void dispatch(ls_conn *c) {
+    ls_server *s = c->server;
+    c->state = ST_ACTIVE;
+    c->head_started = 0;
+    c->msg_complete = 0;
+    c->want_drain = c->end_queued = c->keepalive_final = 0;
+    c->need_continue = c->req.expect_continue;
+    c->body_len = 0;
+    const ls_request *r = &c->req;
+    ls_response_reset(&c->res, ls_keepalive_initial(r->http_major, r->http_minor,
+                                                    r->conn_close, r->conn_keepalive));
+    s->requests++;
+    c->ud = s->app->on_request(s->app_ctx, c);
+}
+
+/* Keeps unparsed input for later: in c->in, at its start. */
+static void keep_input(ls_conn *c, const char *data, size_t len, int from_in) {
+    if (len == 0) {
+        c->in_len = 0;
+        return;
+    }
+    if (from_in) {
+        if (data != c->in && len)
+            memmove(c->in, data, len);
+        c->in_len = len;
+        return;
+    }
+    if (len > c->in_cap) {
+        size_t cap = len < 2 * MIN_READ ? 2 * MIN_READ : len;
+        char *in = realloc(c->in, cap);
+        if (!in) {
+            conn_close(c, LS_CLOSE_PROTOCOL, 1);
+            return;
+        }
+        c->in = in, c->in_cap = cap;
+    }
+    memcpy(c->in, data, len);
+    c->in_len = len;
+}
+
+/* Feeds input to llhttp. data is either the shared read buffer or c->in (from_in). */
+static void conn_input(ls_conn *c, const char *data, size_t len, int from_in) {
+    size_t body_before = c->body_len;
+    int body_news = 0;
+    int kick = 0; /* after a head, run llhttp once more even with no input: a request
+                     without a body completes right there */
+    while ((len || kick) && c->state != ST_CLOSING && !c->parser_paused && !c->parse_dead) {
+        kick = 0;
+        c->pause_reason = PAUSE_NONE;
+        llhttp_errno_t err = llhttp_execute(&c->parser, data, len);
+        if (err == HPE_OK) {
+            data += len, len = 0;
+            break;
+        }
+        if (err != HPE_PAUSED) {
+            const char *reason = llhttp_get_error_reason(&c->parser);
+            LS_LOG(LS_LOG_DEBUG, "%s: bad request: %s (%s)", c->remote, llhttp_errno_name(err),
+                   reason ? reason : "");
+            len = 0;
+            conn_fail(c, error_status_for(c, err), LS_CLOSE_PROTOCOL);
+            break;
+        }
+        const char *pos = llhttp_get_error_pos(&c->parser);
+        len -= (size_t)(pos - data);
+        data = pos;
+        if (c->pause_reason == PAUSE_HEADERS) {
+            llhttp_resume(&c->parser);
+            dispatch(c);
+            kick = 1;
+        } else { /* PAUSE_MESSAGE: the next request waits for this response */
+            c->parser_paused = 1;
+            body_news = 1;
+        }
+    }
+    if (c->state == ST_CLOSING)
+        return;
+    if (c->parse_dead)
+        len = 0;
+    keep_input(c, data, len, from_in);
+    if (c->state == ST_ACTIVE && c->ud && (body_news || c->body_len != body_before))
+        c->server->app->on_body(c->ud);
+}
+
+/* ---------------------------------------------------------------- responses */
+
+static int queue_bytes(ls_conn *c, ls_outq *q, const char *data, size_t len, ls_release_fn rel,
+                       void *ctx) {
+    (void)c;
+    int r = rel ? ls_outq_append_ref(q, data, len, rel, ctx) : ls_outq_append(q, data, len);
+    return r < 0 ? LS_ENOMEM : LS_OK;
+}
+
+static int queue_chunk_header(ls_conn *c, size_t len) {
+    char line[24];
+    int n = snprintf(line, sizeof line, "%zx\r\n", len);
+    return ls_outq_append(&c->out, line, (size_t)n) < 0 ? LS_ENOMEM : LS_OK;
+}
+
+/* Queues the end of the body, once, after the head. */
+static void queue_end(ls_conn *c) {
+    if (c->end_queued)
+        return;
+    c->end_queued = 1;
+    if (c->res.framing.framing == LS_FRAME_CHUNKED)
+        ls_outq_append(&c->out, "0\r\n\r\n", 5);
+    else if (c->res.framing.framing == LS_FRAME_LENGTH &&
+             c->res.body_bytes < c->res.framing.length) {
+        /* The handler promised more than it wrote: the body cannot be completed, so the
+         * connection must end for the client to see the truncation. */
+        LS_LOG(LS_LOG_WARN, "%s: response ended after %llu of %llu body bytes", c->remote,
+               (unsigned long long)c->res.body_bytes,
+               (unsigned long long)c->res.framing.length);
+        c->keepalive_final = 0;
+    }
+}
+
+static int unread_body_over_limit(const ls_conn *c) {
+    if (c->msg_complete)
+        return 0;
+    if (c->req.chunked)
+        return 1;
+    if (c->req.content_length < 0)
+        return 0;
+    uint64_t left = (uint64_t)c->req.content_length - c->req.body_received;
+    return left > cfg(c)->discard_limit;
+}
+
+static void emit_head(ls_conn *c) {
+    ls_response *res = &c->res;
+    const ls_request *req = &c->req;
+    int head_req = req->method && strcmp(req->method, "HEAD") == 0;
+    ls_framing_in fi = {
+        .status = res->status,
+        .head_request = head_req,
+        .http11 = req->http_major == 1 && req->http_minor >= 1,
+        .ended = res->ended,
+        .body_len = res->body_bytes,
+        .user_length = res->user_length,
+    };
+    ls_framing_out fo = ls_framing_decide(&fi);
+    ls_keepalive_in ki = {
+        .wanted = res->keepalive && !res->user_close,
+        .shutting_down = c->server->stopping,
+        .at_request_limit = c->requests + 1 >= cfg(c)->max_requests,
+        .unread_body_over = res->ended && unread_body_over_limit(c),
+        .protocol_error = c->protocol_error,
+        .close_delimited = fo.framing == LS_FRAME_CLOSE,
+        .peer_done = c->peer_eof,
+    };
+    c->keepalive_final = ls_keepalive_decide(&ki);
+    /* A final status below 200 does not end the exchange for the client; end the
+     * connection rather than leave it waiting. */
+    if (res->status < 200)
+        c->keepalive_final = 0;
+    ls_head h = {
+        .status = res->status,
+        .reason = res->reason,
+        .rlen = res->rlen,
+        .headers = res->headers,
+        .nheaders = res->nheaders,
+        .framing = fo,
+        .keepalive = c->keepalive_final,
+        .keepalive_timeout_s = (unsigned)(cfg(c)->keepalive_timeout_ms / 1000),
+        .date = ls_date_now(),
+    };
+    char stack[2048];
+    size_t n = ls_head_serialize(&h, stack, sizeof stack);
+    char *buf = stack;
+    if (n > sizeof stack) {
+        buf = malloc(n);
+        if (!buf) {
+            conn_close(c, LS_CLOSE_LIMIT, 1);
+            return;
+        }
+        ls_head_serialize(&h, buf, n);
+    }
+    /* An unanswered 100-continue: the client may still send the body; don't ask for it. */
+    c->need_continue = 0;
+    ls_outq_append(&c->out, buf, n);
+    if (buf != stack)
+        free(buf);
+    res->head_sent = res->frozen = 1;
+    res->framing = fo;
+    if (fo.framing == LS_FRAME_NONE) {
+        ls_outq_clear(&res->pre);
+    } else if (res->pre.bytes) {
+        if (fo.framing == LS_FRAME_CHUNKED)
+            queue_chunk_header(c, res->pre.bytes);
+        ls_outq_move(&c->out, &res->pre);
+        if (fo.framing == LS_FRAME_CHUNKED)
+            ls_outq_append(&c->out, "\r\n", 2);
+    }
+    if (res->ended)
+        queue_end(c);
+}
+
+static void conn_flush(ls_conn *c) {
+    if (c->inflight || c->out.bytes == 0 || c->state == ST_CLOSING)
+        return;
+    uv_buf_t bufs[MAX_IOV];
+    size_t n = ls_outq_bufs(&c->out, bufs, MAX_IOV);
+    int r = uv_try_write((uv_stream_t *)&c->tcp, bufs, (unsigned)n);
+    if (r > 0)
+        ls_outq_consume(&c->out, (size_t)r);
+    else if (r < 0 && r != UV_EAGAIN) {
+        conn_close(c, LS_CLOSE_PEER, 1);
+        return;
+    }
+    if (c->out.bytes == 0)
+        return;
+    n = ls_outq_bufs(&c->out, bufs, MAX_IOV);
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += bufs[i].len;
+    c->wreq.data = c;
+    if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, bufs, (unsigned)n, on_write) < 0) {
+        conn_close(c, LS_CLOSE_PEER, 1);
+        return;
+    }
+    c->inflight = total;
+}
+
+static void on_write(uv_write_t *w, int status) {
+    ls_conn *c = w->data;
+    size_t n = c->inflight;
+    c->inflight = 0;
+    if (status == UV_ECANCELED || c->state == ST_CLOSING)
+        return;
+    if (status < 0) {
+        conn_close(c, LS_CLOSE_PEER, 1);
+    } else {
+        ls_outq_consume(&c->out, n);
+        ls_conn_advance(c);
+    }
+    ls_server_run_pending(c->server);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status) {
+    ls_conn *c = req->data;
+    if (status < 0 && status != UV_ECANCELED && c->state != ST_CLOSING)
+        conn_close(c, LS_CLOSE_PEER, 0);
+}
+
+/* The response is over and the connection ends: FIN after the last byte, then read and
+ * throw away what the client still sends, within the lingering bounds, so that the client
+ * can read the whole response before anything could reset the connection. */
+static void conn_linger(ls_conn *c) {
+    if (c->peer_eof) {
+        conn_close(c, LS_CLOSE_FINISH, 0);
+        return;
+    }
+    c->state = ST_LINGER;
+    c->parse_dead = 1;
+    c->in_len = 0;
+    c->body_len = 0;
+    c->sreq.data = c;
+    if (uv_shutdown(&c->sreq, (uv_stream_t *)&c->tcp, on_shutdown) < 0) {
+        conn_close(c, LS_CLOSE_FINISH, 0);
+        return;
+    }
+    c->shutdown_sent = 1;
+    c->linger_deadline = now_ms(c) + cfg(c)->linger_time_ms;
+    conn_update_reading(c);
+    conn_arm(c);
+}
+
+static void response_done(ls_conn *c) {
+    ls_server *s = c->server;
+    void *ud = c->ud;
+    c->ud = NULL;
+    c->requests++;
+    int keep = c->keepalive_final && !c->peer_eof && !s->stopping;
+    if (keep && unread_body_over_limit(c))
+        keep = 0;
+    if (ud)
+        s->app->on_finish(ud);
+    if (c->state != ST_ACTIVE)
+        return; /* closed meanwhile */
+    if (!keep) {
+        c->close_reason = LS_CLOSE_FINISH;
+        conn_linger(c);
+        return;
+    }
+    c->state = ST_HEAD;
+    c->body_len = 0;
+    c->discarding = !c->msg_complete;
+    c->msg_complete = 0;
+    ls_response_reset(&c->res, 0);
+    if (c->parser_paused) {
+        c->parser_paused = 0;
+        llhttp_resume(&c->parser);
+    }
+    conn_update_reading(c);
+    if (c->in_len)
+        conn_input(c, c->in, c->in_len, 1);
+    if (c->state != ST_CLOSING) {
+        conn_update_reading(c);
+        conn_arm(c);
+    }
+}
+
+void ls_conn_advance(ls_conn *c) {
+    if (c->state == ST_ACTIVE) {
+        ls_response *res = &c->res;
+        if (!res->head_sent && res->ended)
+            emit_head(c);
+        if (c->state != ST_ACTIVE)
+            return;
+        conn_flush(c);
+        if (c->state != ST_ACTIVE)
+            return;
+        if (c->out.bytes > cfg(c)->max_output) {
+            LS_LOG(LS_LOG_WARN, "%s: output over %zu bytes: dropped", c->remote,
+                   cfg(c)->max_output);
+            conn_close(c, LS_CLOSE_LIMIT, 1);
+            return;
+        }
+        if (c->want_drain && queued(c) < cfg(c)->high_water && c->ud) {
+            c->want_drain = 0;
+            c->server->app->on_drain(c->ud);
+            if (c->state != ST_ACTIVE)
+                return;
+        }
+        if (res->ended && res->head_sent && c->out.bytes == 0 && !c->inflight)
+            response_done(c);
+    }
+    if (c->state != ST_CLOSING)
+        conn_arm(c);
+}
+
+static inline int usable(const ls_conn *c) { return c->state == ST_ACTIVE; }
+
+/* Fills the (reset) response with a short text answer of that status and ends it. */
+static void error_response(ls_conn *c, int status) {
+    c->res.status = status;
+    const char *reason = ls_reason_phrase(status);
+    char body[96];
+    int n = snprintf(body, sizeof body, "%s\n", reason);
+    ls_response_add_header(&c->res, "Content-Type", 12, "text/plain; charset=utf-8", 25);
+    if (ls_status_allows_body(status)) {
+        ls_outq_append(&c->res.pre, body, (size_t)n);
+        c->res.body_bytes = (uint64_t)n;
+    }
+    c->res.ended = c->res.frozen = 1;
+    ls_server_defer(c->server, c);
+}
+
+/* A protocol error or a limit: answer `status` with Connection: close if nothing was sent
+ * yet, else drop the connection. Any request in progress is aborted. */
+static void conn_fail(ls_conn *c, int status, ls_close_reason why) {
+    if (c->state == ST_CLOSING)
+        return;
+    c->parse_dead = 1;
+    c->protocol_error = 1;
+    c->close_reason = why;
+    if (c->state == ST_LINGER || c->res.head_sent || c->out.bytes || c->inflight) {
+        conn_close(c, why, 1);
+        return;
+    }
+    void *ud = c->ud;
+    c->ud = NULL;
+    c->state = ST_ACTIVE;
+    c->msg_complete = 1; /* nothing more is read for this request */
+    c->in_len = 0;
+    c->body_len = 0;
+    ls_response_reset(&c->res, 0);
+    c->res.status = status;
+    c->end_queued = 0;
+    error_response(c, status);
+    if (ud)
+        c->server->app->on_abort(ud);
+}
+
+void ls_conn_respond_error(ls_conn *c, int status) {
+    if (!usable(c) || c->res.ended)
+        return;
+    if (c->res.head_sent || c->out.bytes || c->inflight) {
+        ls_conn_destroy(c);
+        return;
+    }
+    ls_response_reset(&c->res, c->res.keepalive && !c->res.user_close);
+    error_response(c, status);
+}
+
+void ls_conn_stop(ls_conn *c) {
+    if (c->state == ST_HEAD && !c->head_started && !c->discarding && !c->in_len)
+        conn_close(c, LS_CLOSE_SHUTDOWN, 0);
+}
+
+/* ---------------------------------------------------------------- application API */
+
+const ls_request *ls_conn_request(const ls_conn *c) { return &c->req; }
+const ls_response *ls_conn_response(const ls_conn *c) { return &c->res; }
+const char *ls_conn_remote_address(const ls_conn *c) { return c->remote; }
+ls_server *ls_conn_server(const ls_conn *c) { return c->server; }
+
+size_t ls_conn_body(const ls_conn *c, const char **data) {
+    *data = c->body;
+    return usable(c) ? c->body_len : 0;
+}
+
+void ls_conn_body_take(ls_conn *c, size_t n) {
+    if (!usable(c) || n == 0)
+        return;
+    if (n > c->body_len)
+        n = c->body_len;
+    memmove(c->body, c->body + n, c->body_len - n);
+    c->body_len -= n;
+    if (!c->reading) {
+        conn_update_reading(c);
+        conn_arm(c);
+    }
+}
+
+int ls_conn_body_complete(const ls_conn *c) { return !usable(c) || c->msg_complete; }
+
+void ls_conn_body_wanted(ls_conn *c) {
+    if (!usable(c) || !c->need_continue || c->res.head_sent || c->msg_complete)
+        return;
+    c->need_continue = 0;
+    ls_outq_append(&c->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    ls_server_defer(c->server, c);
+}
+
+int ls_conn_set_status(ls_conn *c, int status) {
+    if (!usable(c))
+        return LS_ECLOSED;
+    if (c->res.frozen)
+        return LS_EHEADERS_SENT;
+    if (status < 100 || status > 999)
+        return LS_EBADSTATUS;
+    c->res.status = status;
+    return LS_OK;
+}
+
+int ls_conn_set_reason(ls_conn *c, const char *reason, size_t len) {
+    if (!usable(c))
+        return LS_ECLOSED;
+    if (c->res.frozen)
+        return LS_EHEADERS_SENT;
+    if (!ls_header_value_valid(reason, len))
+        return LS_EBADVALUE;
+    return ls_response_set_reason(&c->res, reason, len) < 0 ? LS_ENOMEM : LS_OK;
+}
+
+static int parse_length(const char *v, size_t n, int64_t *out) {
+    while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+        n--;
+    while (n && (*v == ' ' || *v == '\t'))
+        v++, n--;
+    if (n == 0 || n > 18)
+        return -1;
+    int64_t x = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return -1;
+        x = x * 10 + (v[i] - '0');
+    }
+    *out = x;
+    return 0;
+}
+
+/* Keeps the response's view of the fields the engine interprets in step with the list. */
+static void refresh_special(ls_response *res) {
+    res->user_length = -1;
+    res->user_close = 0;
+    long i = ls_response_find_header(res, "content-length", 14, 0);
+    if (i >= 0)
+        parse_length(res->headers[i].value, res->headers[i].vlen, &res->user_length);
+    for (size_t k = 0;; k++) {
+        long j = ls_response_find_header(res, "connection", 10, k);
+        if (j < 0)
+            break;
+        const ls_header *h = &res->headers[j];
+        /* a token list; "close" anywhere in it ends the connection */
+        for (size_t p = 0; p + 5 <= h->vlen; p++)
+            if (ls_name_is(h->value + p, 5, "close") &&
+                (p == 0 || h->value[p - 1] == ',' || h->value[p - 1] == ' ') &&
+                (p + 5 == h->vlen || h->value[p + 5] == ',' || h->value[p + 5] == ' '))
+                res->user_close = 1;
+    }
+}
+
+int ls_conn_set_header(ls_conn *c, const char *name, size_t nlen, const char *value,
+                       size_t vlen, int replace) {
+    if (!usable(c))
+        return LS_ECLOSED;
+    if (c->res.frozen)
+        return LS_EHEADERS_SENT;
+    if (!ls_header_name_valid(name, nlen))
+        return LS_EBADNAME;
+    if (!ls_header_value_valid(value, vlen))
+        return LS_EBADVALUE;
+    int64_t len;
+    if (nlen == 14 && ls_name_is(name, nlen, "content-length") &&
+        parse_length(value, vlen, &len) < 0)
+        return LS_EBADLENGTH;
+    if (replace)
+        ls_response_remove_header(&c->res, name, nlen);
+    if (ls_response_add_header(&c->res, name, nlen, value, vlen) < 0)
+        return LS_ENOMEM;
+    refresh_special(&c->res);
+    return LS_OK;
+}
+
+int ls_conn_remove_header(ls_conn *c, const char *name, size_t nlen) {
+    if (!usable(c))
+        return LS_ECLOSED;
+    if (c->res.frozen)
+        return LS_EHEADERS_SENT;
+    ls_response_remove_header(&c->res, name, nlen);
+    refresh_special(&c->res);
+    return LS_OK;
+}
+
+int ls_conn_freeze_head(ls_conn *c) {
+    if (!usable(c))
+        return LS_ECLOSED;
+    if (c->res.frozen)
+        return LS_EHEADERS_SENT;
+    c->res.frozen = 1;
+    return LS_OK;
+}
+
+int ls_conn_headers_sent(const ls_conn *c) { return c->res.frozen; }
+int ls_conn_finished(const ls_conn *c) { return c->res.ended; }
+
+int ls_conn_keepalive(const ls_conn *c) {
+    if (c->res.head_sent)
+        return c->keepalive_final && !c->peer_eof;
+    return c->res.keepalive && !c->res.user_close;
+}
+
+void ls_conn_set_keepalive(ls_conn *c, int keepalive) {
+    if (!usable(c))
+        return;
+    if (c->res.head_sent) {
+        /* Too late to say so in the head; the connection still ends after the response. */
+        if (!keepalive)
+            c->keepalive_final = 0;
+        return;
+    }
+    c->res.keepalive = keepalive ? 1 : 0;
+}
+
+/* Appends body bytes to the right queue with the framing of the response. */
+static int body_append(ls_conn *c, const char *data, size_t len, ls_release_fn rel, void *ctx) {
+    ls_response *res = &c->res;
+    int head_req = c->req.method && strcmp(c->req.method, "HEAD") == 0;
+    if (!ls_status_allows_body(res->status) || head_req ||
+        (res->head_sent && res->framing.framing == LS_FRAME_NONE)) {
+        res->body_bytes += len; /* counted for a HEAD's Content-Length, never sent */
+        if (rel)
+            rel(ctx);
+        return LS_OK;
+    }
+    if (res->user_length >= 0 && res->body_bytes + len > (uint64_t)res->user_length) {
+        if (rel)
+            rel(ctx);
+        return LS_ELENGTH;
+    }
+    int r;
+    if (!res->head_sent) {
+        r = queue_bytes(c, &res->pre, data, len, rel, ctx);
+    } else if (res->framing.framing == LS_FRAME_CHUNKED) {
+        r = queue_chunk_header(c, len);
+        if (r == LS_OK)
+            r = queue_bytes(c, &c->out, data, len, rel, ctx);
+        else if (rel)
+            rel(ctx);
+        if (r == LS_OK)
+            r = ls_outq_append(&c->out, "\r\n", 2) < 0 ? LS_ENOMEM : LS_OK;
+    } else {
+        r = queue_bytes(c, &c->out, data, len, rel, ctx);
+    }
+    if (r == LS_OK)
+        res->body_bytes += len;
+    return r;
+}
+
+int ls_conn_write(ls_conn *c, const char *data, size_t len, ls_release_fn rel, void *ctx) {
+    if (!usable(c) || c->res.ended) {
+        if (rel)
+            rel(ctx);
+        return usable(c) ? LS_EENDED : LS_ECLOSED;
+    }
+    /* The first write commits the head: the body is a stream from here on. */
+    if (!c->res.head_sent) {
+        c->res.frozen = 1;
+        emit_head(c);
+        if (!usable(c)) {
+            if (rel)
+                rel(ctx);
+            return LS_ECLOSED;
+        }
+    }
+    if (len) {
+        int r = body_append(c, data, len, rel, ctx);
+        if (r < 0)
+            return r;
+    }
+    ls_server_defer(c->server, c);
+    if (queued(c) < cfg(c)->high_water)
+        return 1;
+    c->want_drain = 1;
+    return 0;
+}
+
+int ls_conn_drain_wait(ls_conn *c) {
+    if (!usable(c) || queued(c) < cfg(c)->high_water)
+        return 1;
+    c->want_drain = 1;
+    return 0;
+}
+
+int ls_conn_finish(ls_conn *c, const char *data, size_t len, ls_release_fn rel, void *ctx) {
+    if (!usable(c) || c->res.ended) {
+        if (rel)
+            rel(ctx);
+        return usable(c) ? 0 : LS_ECLOSED;
+    }
+    if (len) {
+        int r = body_append(c, data, len, rel, ctx);
+        if (r < 0)
+            return r;
+    }
+    c->res.ended = c->res.frozen = 1;
+    if (c->res.head_sent)
+        queue_end(c);
+    ls_server_defer(c->server, c);
+    return 1;
+}
+
+void ls_conn_destroy(ls_conn *c) {
+    if (c->state == ST_CLOSING)
+        return;
+    int unclean = c->out.bytes || c->inflight || c->in_len ||
+                  (c->state == ST_ACTIVE && !c->msg_complete);
+    conn_close(c, LS_CLOSE_DESTROY, unclean);
+}

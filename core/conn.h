@@ -1,0 +1,106 @@
+/* One client connection: the HTTP/1.1 state machine between the socket, llhttp, the request
+ * handed to the application layer and the response it writes back.
+ *
+ * States: HEAD (waiting for a request head; also draining the unread body of the previous
+ * request), ACTIVE (a request was handed to the application; its response is being built and
+ * written), LINGER (the last response is out, FIN sent, input read and thrown away for a
+ * bounded time), CLOSING (the handles are closing; memory goes in the last close callback).
+ *
+ * Calls into the application (ls_app_iface) happen only from libuv callbacks or from
+ * deferred work, never from inside llhttp or from a call the application made, so an
+ * application may call any ls_conn_* function at any time. */
+#ifndef LS_CONN_H
+#define LS_CONN_H
+
+#include "outq.h"
+#include "request.h"
+#include "response.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct ls_conn ls_conn;
+typedef struct ls_server ls_server;
+
+typedef struct ls_app_iface {
+    /* A request head is complete and the handler may start. Returns the application's handle
+     * for this request; the connection keeps it until on_finish or on_abort. */
+    void *(*on_request)(void *app, ls_conn *c);
+    /* Body bytes arrived, or the body is now complete (see ls_conn_body). */
+    void (*on_body)(void *req);
+    /* Queued output fell below the high-water mark after a write returned 0. */
+    void (*on_drain)(void *req);
+    /* Every byte of the response was handed to the kernel. The handle is detached. */
+    void (*on_finish)(void *req);
+    /* The connection went away, or gave up on the request, before the response finished.
+     * The handle is detached. */
+    void (*on_abort)(void *req);
+    /* The server stopped: every connection is closed. */
+    void (*on_stopped)(void *app);
+} ls_app_iface;
+
+enum {
+    LS_OK = 0,
+    LS_ECLOSED = -1,       /* the connection is gone */
+    LS_EENDED = -2,        /* finish() was called already */
+    LS_ELENGTH = -3,       /* more body than the Content-Length the handler set */
+    LS_EHEADERS_SENT = -4, /* the head is final */
+    LS_EBADNAME = -5,      /* not a valid header field name */
+    LS_EBADVALUE = -6,     /* a header value (or reason) with CR, LF, NUL or another control */
+    LS_ENOMEM = -7,
+    LS_EBADSTATUS = -8,    /* a status outside 100..999 */
+    LS_EBADLENGTH = -9,    /* a Content-Length that is not a decimal number */
+};
+const char *ls_strerror(int err);
+
+/* Accepts a connection from the server's listener (called by the server). */
+void ls_conn_accept(ls_server *s);
+/* Deferred work: flush output, emit the head, complete the response (called by the server). */
+void ls_conn_advance(ls_conn *c);
+/* Graceful stop: closes idle connections now, lets active ones finish (called by the server). */
+void ls_conn_stop(ls_conn *c);
+
+/* --- for the application layer --- */
+const ls_request *ls_conn_request(const ls_conn *c);
+const ls_response *ls_conn_response(const ls_conn *c);
+const char *ls_conn_remote_address(const ls_conn *c);
+ls_server *ls_conn_server(const ls_conn *c);
+
+/* Body bytes received and not yet taken; *data points at them (valid until the next call
+ * into the connection). ls_conn_body_complete says whether more will come. */
+size_t ls_conn_body(const ls_conn *c, const char **data);
+void ls_conn_body_take(ls_conn *c, size_t n);
+int ls_conn_body_complete(const ls_conn *c);
+/* The handler wants the body: answers "Expect: 100-continue" if the client waits for it. */
+void ls_conn_body_wanted(ls_conn *c);
+
+int ls_conn_set_status(ls_conn *c, int status);
+int ls_conn_set_reason(ls_conn *c, const char *reason, size_t len);
+/* replace: setHeader (drops earlier fields of that name); else appends another one. */
+int ls_conn_set_header(ls_conn *c, const char *name, size_t nlen, const char *value,
+                       size_t vlen, int replace);
+int ls_conn_remove_header(ls_conn *c, const char *name, size_t nlen);
+/* writeHead: the status and fields are final from now on. */
+int ls_conn_freeze_head(ls_conn *c);
+int ls_conn_headers_sent(const ls_conn *c);
+int ls_conn_finished(const ls_conn *c);
+int ls_conn_keepalive(const ls_conn *c);
+void ls_conn_set_keepalive(ls_conn *c, int keepalive);
+
+/* Queues body bytes. With release set the bytes are used in place and release(ctx) runs
+ * once they are no longer needed; otherwise they are copied. Returns 1 while queued output
+ * is below the high-water mark, 0 above it (on_drain follows), or a negative LS_E code. */
+int ls_conn_write(ls_conn *c, const char *data, size_t len, ls_release_fn release, void *ctx);
+/* 1 if queued output is below the high-water mark; else 0, and on_drain follows. */
+int ls_conn_drain_wait(ls_conn *c);
+/* Queues the last bytes and the end of the response. Returns 1, 0 if it had already ended,
+ * or a negative LS_E code. */
+int ls_conn_finish(ls_conn *c, const char *data, size_t len, ls_release_fn release, void *ctx);
+/* Replaces a response whose head has not gone out with an error response of that status
+ * (a short text body); once the head is out, destroys the connection instead. */
+void ls_conn_respond_error(ls_conn *c, int status);
+/* Tears the connection down now: queued output is dropped, the socket is reset if data was
+ * unsent or unread, and the request is aborted (on_abort follows). */
+void ls_conn_destroy(ls_conn *c);
+
+#endif

@@ -1,0 +1,154 @@
+#include "request.h"
+
+#include "response_head.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void ls_request_init(ls_request *r) {
+    memset(r, 0, sizeof *r);
+    r->content_length = -1;
+}
+
+void ls_request_free(ls_request *r) {
+    free(r->arena);
+    free(r->fields);
+    memset(r, 0, sizeof *r);
+}
+
+void ls_request_reset(ls_request *r) {
+    char *arena = r->arena;
+    size_t acap = r->acap;
+    ls_field *fields = r->fields;
+    size_t fcap = r->fcap;
+    memset(r, 0, sizeof *r);
+    r->arena = arena, r->acap = acap, r->fields = fields, r->fcap = fcap;
+    r->content_length = -1;
+}
+
+static int arena_put(ls_request *r, const char *at, size_t len) {
+    if (r->alen + len + 1 > r->acap) {
+        size_t cap = r->acap ? r->acap : 1024;
+        while (cap < r->alen + len + 1)
+            cap *= 2;
+        char *a = realloc(r->arena, cap);
+        if (!a)
+            return -1;
+        r->arena = a, r->acap = cap;
+    }
+    memcpy(r->arena + r->alen, at, len);
+    r->alen += len;
+    r->arena[r->alen] = 0; /* keeps the last piece readable as a C string */
+    return 0;
+}
+
+int ls_request_feed(ls_request *r, int part, const char *at, size_t len) {
+    if (part == 1 && r->last != 1) {
+        if (r->nfields == r->fcap) {
+            size_t cap = r->fcap ? r->fcap * 2 : 16;
+            ls_field *f = realloc(r->fields, cap * sizeof *f);
+            if (!f)
+                return -1;
+            r->fields = f, r->fcap = cap;
+        }
+        /* Each piece ends with a NUL in the arena so it can be read as a C string. */
+        if (r->alen && arena_put(r, "", 1) < 0)
+            return -1;
+        ls_field *f = &r->fields[r->nfields++];
+        memset(f, 0, sizeof *f);
+        f->name = (uint32_t)r->alen;
+    } else if (part == 2 && r->last != 2) {
+        if (arena_put(r, "", 1) < 0)
+            return -1;
+        r->fields[r->nfields - 1].value = (uint32_t)r->alen;
+    } else if (part == 0 && r->last != 0) {
+        return -1; /* the url comes first and in one run */
+    }
+    if (arena_put(r, at, len) < 0)
+        return -1;
+    if (part == 0)
+        r->url_len += (uint32_t)len;
+    else if (part == 1)
+        r->fields[r->nfields - 1].nlen += (uint32_t)len;
+    else
+        r->fields[r->nfields - 1].vlen += (uint32_t)len;
+    r->last = part;
+    return 0;
+}
+
+/* Calls fn for each comma-separated, trimmed, non-empty element of a list value. */
+static void each_token(ls_request *r, const char *v, size_t n,
+                       void (*fn)(ls_request *, const char *, size_t)) {
+    size_t i = 0;
+    while (i < n) {
+        size_t start = i;
+        while (i < n && v[i] != ',')
+            i++;
+        size_t end = i;
+        while (start < end && (v[start] == ' ' || v[start] == '\t'))
+            start++;
+        while (end > start && (v[end - 1] == ' ' || v[end - 1] == '\t'))
+            end--;
+        if (end > start)
+            fn(r, v + start, end - start);
+        i++;
+    }
+}
+
+static void on_connection_token(ls_request *r, const char *t, size_t n) {
+    if (ls_name_is(t, n, "close"))
+        r->conn_close = 1;
+    else if (ls_name_is(t, n, "keep-alive"))
+        r->conn_keepalive = 1;
+}
+
+static void on_coding_token(ls_request *r, const char *t, size_t n) {
+    if (ls_name_is(t, n, "chunked"))
+        r->chunked = 1;
+    else
+        r->unknown_coding = 1;
+}
+
+void ls_request_field_done(ls_request *r) {
+    if (!r->nfields)
+        return;
+    if (r->last == 1) { /* an empty value: no value bytes were fed */
+        if (arena_put(r, "", 1) < 0)
+            return;
+        r->fields[r->nfields - 1].value = (uint32_t)r->alen;
+        r->last = 2;
+    }
+    const ls_field *f = &r->fields[r->nfields - 1];
+    const char *name = r->arena + f->name, *value = r->arena + f->value;
+    switch (f->nlen) {
+    case 4:
+        if (ls_name_is(name, 4, "host") && r->hosts < 2)
+            r->hosts++;
+        break;
+    case 6:
+        if (ls_name_is(name, 6, "expect")) {
+            if (ls_name_is(value, f->vlen, "100-continue"))
+                r->expect_continue = 1;
+            else
+                r->bad_expect = 1;
+        }
+        break;
+    case 10:
+        if (ls_name_is(name, 10, "connection"))
+            each_token(r, value, f->vlen, on_connection_token);
+        break;
+    case 17:
+        if (ls_name_is(name, 17, "transfer-encoding"))
+            each_token(r, value, f->vlen, on_coding_token);
+        break;
+    }
+}
+
+const ls_field *ls_request_find(const ls_request *r, const char *lower, size_t len) {
+    for (size_t i = 0; i < r->nfields; i++) {
+        const ls_field *f = &r->fields[i];
+        if (f->nlen == len && ls_name_is(r->arena + f->name, len, lower))
+            return f;
+    }
+    return NULL;
+}

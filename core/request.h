@@ -1,0 +1,57 @@
+/* A parsed request head: method, target, version and header fields, copied out of the input
+ * so they outlive the read buffer. One per connection, reused for every request. */
+#ifndef LS_REQUEST_H
+#define LS_REQUEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct ls_field {
+    uint32_t name, nlen, value, vlen; /* offsets into the arena */
+} ls_field;
+
+typedef struct ls_request {
+    char *arena; /* url, then field names and values, as received */
+    size_t alen, acap;
+    ls_field *fields;
+    size_t nfields, fcap;
+    uint32_t url_len; /* the url is the first thing in the arena */
+    int last;         /* what the last data callback fed: 0 url, 1 name, 2 value */
+    const char *method;
+    int http_major, http_minor;
+    int64_t content_length; /* -1 when not given */
+    unsigned chunked : 1;
+    unsigned expect_continue : 1;
+    unsigned conn_close : 1;
+    unsigned conn_keepalive : 1;
+    unsigned unknown_coding : 1; /* Transfer-Encoding named a coding other than chunked */
+    unsigned bad_expect : 1;     /* Expect named something other than 100-continue */
+    unsigned hosts : 2;          /* Host fields seen, saturating at 2 */
+    uint64_t body_received;
+} ls_request;
+
+void ls_request_init(ls_request *r);
+void ls_request_free(ls_request *r);
+/* Forgets the previous request, keeping the memory. */
+void ls_request_reset(ls_request *r);
+
+/* Appends bytes to the url, a field name or a field value (by `part`: 0, 1, 2); consecutive
+ * calls for the same part extend it. Returns -1 when out of memory. */
+int ls_request_feed(ls_request *r, int part, const char *at, size_t len);
+/* Called when a field value is complete: looks at the fields the engine cares about. */
+void ls_request_field_done(ls_request *r);
+
+static inline const char *ls_request_url(const ls_request *r) { return r->arena; }
+static inline const char *ls_field_name(const ls_request *r, const ls_field *f) {
+    return r->arena + f->name;
+}
+static inline const char *ls_field_value(const ls_request *r, const ls_field *f) {
+    return r->arena + f->value;
+}
+/* Bytes of head stored (url, names, values). */
+static inline size_t ls_request_head_bytes(const ls_request *r) { return r->alen; }
+
+/* The first field with this lower-case name, or NULL. */
+const ls_field *ls_request_find(const ls_request *r, const char *lower, size_t len);
+
+#endif

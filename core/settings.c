@@ -1,0 +1,117 @@
+#include "settings.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FIELD(f) offsetof(ls_settings, f)
+
+const ls_setting_def ls_setting_defs[] = {
+    {"host", LS_SET_HOST, FIELD(host), "address to listen on (default 127.0.0.1)"},
+    {"port", LS_SET_PORT, FIELD(port), "port, 0 for any free one (default $PORT, else 8080)"},
+    {"keepalive_timeout", LS_SET_SECONDS, FIELD(keepalive_timeout_ms),
+     "seconds an idle keep-alive connection is kept (5)"},
+    {"header_timeout", LS_SET_SECONDS, FIELD(header_timeout_ms),
+     "seconds to receive a whole request head (20)"},
+    {"body_timeout", LS_SET_SECONDS, FIELD(body_timeout_ms),
+     "seconds between two reads of a request body (60)"},
+    {"send_timeout", LS_SET_SECONDS, FIELD(send_timeout_ms),
+     "seconds without write progress before the connection is dropped (60)"},
+    {"linger_time", LS_SET_SECONDS, FIELD(linger_time_ms),
+     "seconds input is drained after a closing response (30)"},
+    {"linger_idle", LS_SET_SECONDS, FIELD(linger_idle_ms),
+     "seconds of silence that end the lingering close (5)"},
+    {"max_header", LS_SET_BYTES, FIELD(max_header), "bytes of request head, else 431 (16k)"},
+    {"max_url", LS_SET_BYTES, FIELD(max_url), "bytes of request target, else 414 (8k)"},
+    {"max_body", LS_SET_BYTES, FIELD(max_body), "bytes of request body, else 413 (1m)"},
+    {"discard_limit", LS_SET_BYTES, FIELD(discard_limit),
+     "unread body drained to keep a connection alive (64k)"},
+    {"high_water", LS_SET_BYTES, FIELD(high_water),
+     "queued output above which write() returns false (64k)"},
+    {"max_output", LS_SET_BYTES, FIELD(max_output),
+     "queued output above which the connection is dropped (64m)"},
+    {"max_requests", LS_SET_COUNT, FIELD(max_requests), "requests per connection (1000)"},
+};
+const size_t ls_setting_count = sizeof ls_setting_defs / sizeof ls_setting_defs[0];
+
+void ls_settings_defaults(ls_settings *s) {
+    memset(s, 0, sizeof *s);
+    strcpy(s->host, "127.0.0.1");
+    s->port = 8080;
+    s->keepalive_timeout_ms = 5000;
+    s->header_timeout_ms = 20000;
+    s->body_timeout_ms = 60000;
+    s->send_timeout_ms = 60000;
+    s->linger_time_ms = 30000;
+    s->linger_idle_ms = 5000;
+    s->max_header = 16 * 1024;
+    s->max_url = 8 * 1024;
+    s->max_body = 1024 * 1024;
+    s->discard_limit = 64 * 1024;
+    s->high_water = 64 * 1024;
+    s->max_output = 64 * 1024 * 1024;
+    s->max_requests = 1000;
+}
+
+static int same_name(const char *a, const char *b) {
+    for (; *a && *b; a++, b++) {
+        char x = *a == '-' ? '_' : *a, y = *b == '-' ? '_' : *b;
+        if (x != y)
+            return 0;
+    }
+    return *a == *b;
+}
+
+const ls_setting_def *ls_setting_find(const char *name) {
+    for (size_t i = 0; i < ls_setting_count; i++)
+        if (same_name(ls_setting_defs[i].name, name))
+            return &ls_setting_defs[i];
+    return NULL;
+}
+
+const char *ls_setting_set(ls_settings *s, const ls_setting_def *def, const char *text) {
+    char *field = (char *)s + def->offset;
+    char *end;
+    errno = 0;
+    switch (def->kind) {
+    case LS_SET_HOST:
+        if (strlen(text) == 0 || strlen(text) >= sizeof s->host)
+            return "expected a host address";
+        strcpy(field, text);
+        return NULL;
+    case LS_SET_PORT: {
+        long v = strtol(text, &end, 10);
+        if (errno || end == text || *end || v < 0 || v > 65535)
+            return "expected a port number from 0 to 65535";
+        *(int *)field = (int)v;
+        return NULL;
+    }
+    case LS_SET_SECONDS: {
+        double v = strtod(text, &end);
+        if (errno || end == text || *end || !(v >= 0) || v > 1e7)
+            return "expected a number of seconds";
+        *(uint64_t *)field = (uint64_t)llround(v * 1000.0);
+        return NULL;
+    }
+    case LS_SET_BYTES:
+    case LS_SET_COUNT: {
+        unsigned long long v = strtoull(text, &end, 10);
+        if (errno || end == text || text[0] == '-')
+            return def->kind == LS_SET_BYTES ? "expected a number of bytes" : "expected a count";
+        unsigned long long mult = 1;
+        if (def->kind == LS_SET_BYTES && (*end == 'k' || *end == 'K'))
+            mult = 1024, end++;
+        else if (def->kind == LS_SET_BYTES && (*end == 'm' || *end == 'M'))
+            mult = 1024 * 1024, end++;
+        if (*end || v > (1ULL << 40))
+            return def->kind == LS_SET_BYTES ? "expected a number of bytes" : "expected a count";
+        if (def->kind == LS_SET_BYTES)
+            *(size_t *)field = (size_t)(v * mult);
+        else
+            *(uint64_t *)field = v;
+        return NULL;
+    }
+    }
+    return "unknown setting kind";
+}

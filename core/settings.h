@@ -1,0 +1,48 @@
+/* Server settings: one table of names, defaults and units, shared by the command line
+ * (--name-with-dashes VALUE) and the app's table (name_with_underscores = value). */
+#ifndef LS_SETTINGS_H
+#define LS_SETTINGS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct ls_settings {
+    char host[256];
+    int port;
+    uint64_t keepalive_timeout_ms;
+    uint64_t header_timeout_ms;
+    uint64_t body_timeout_ms;
+    uint64_t send_timeout_ms;
+    uint64_t linger_time_ms;
+    uint64_t linger_idle_ms;
+    size_t max_header;     /* bytes of request line + header block -> 431 */
+    size_t max_url;        /* bytes of request target -> 414 */
+    size_t max_body;       /* bytes of request body -> 413 */
+    size_t discard_limit;  /* unread body a keep-alive connection may still drain */
+    size_t high_water;     /* output queued above this: write() returns false */
+    size_t max_output;     /* output queued above this: the connection is destroyed */
+    uint64_t max_requests; /* per connection */
+} ls_settings;
+
+typedef enum { LS_SET_SECONDS, LS_SET_BYTES, LS_SET_COUNT, LS_SET_PORT, LS_SET_HOST } ls_setting_kind;
+
+typedef struct ls_setting_def {
+    const char *name; /* with underscores, as in the app table */
+    ls_setting_kind kind;
+    size_t offset;
+    const char *help;
+} ls_setting_def;
+
+extern const ls_setting_def ls_setting_defs[];
+extern const size_t ls_setting_count;
+
+void ls_settings_defaults(ls_settings *s);
+
+/* Finds a setting by name; dashes and underscores are the same. NULL if unknown. */
+const ls_setting_def *ls_setting_find(const char *name);
+
+/* Sets one setting from text ("0.5" seconds, "16384" bytes, "64k", "1m"); returns NULL on
+ * success or a static message saying what is wrong. */
+const char *ls_setting_set(ls_settings *s, const ls_setting_def *def, const char *text);
+
+#endif

@@ -1,0 +1,97 @@
+/* The Lua face of lunaserve: what vm.c, req.c, res.c and sleep.c share.
+ *
+ * A request is one `lunaserve.res` userdata whose memory is the ls_lreq below; the
+ * `lunaserve.req` userdata points at it and keeps it alive. The connection belongs to C:
+ * `conn` is cleared the moment the core detaches the request (finish or abort), after which
+ * both handles are dead and every call on them is harmless. */
+#ifndef LS_BINDING_H
+#define LS_BINDING_H
+
+#include "conn.h"
+#include "server.h"
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <uv.h>
+
+#define LS_REQ_MT "lunaserve.req"
+#define LS_RES_MT "lunaserve.res"
+
+/* uservalue slots of the res userdata */
+enum { SLOT_REQ = 1, SLOT_LISTENERS = 2, SLOT_CACHE = 3, SLOT_COUNT = 3 };
+
+/* What a suspended coroutine waits for. */
+enum { WAIT_NONE, WAIT_READ, WAIT_BODY, WAIT_DRAIN };
+
+typedef struct ls_vm ls_vm;
+
+typedef struct ls_lreq {
+    ls_conn *conn; /* NULL once detached: the handles are dead */
+    ls_vm *vm;
+    lua_State *co;  /* the handler's coroutine while it runs */
+    int co_ref;     /* keeps it alive */
+    int self_ref;   /* keeps this userdata alive while the core holds the request */
+    int wait;
+    lua_State *waiter; /* the coroutine that waits (the handler's or one it made) */
+    int waiter_ref;
+    char *acc;         /* req:body() accumulates here */
+    size_t acc_len, acc_cap;
+    int status; /* the status last known, readable after detach */
+    unsigned finished : 1;
+    unsigned aborted : 1;
+    unsigned complete : 1;
+    unsigned end_emitted : 1;
+    unsigned has_listeners : 1;
+} ls_lreq;
+
+struct ls_vm {
+    lua_State *L;
+    uv_loop_t *loop;
+    ls_server *server;
+    int handler_ref; /* the app's handler function */
+    int app_ref;     /* the value the app returned */
+    char app_path[4096];
+    struct ls_sleep *sleeps; /* pending lunaserve.sleep timers */
+};
+
+/* vm.c */
+ls_vm *ls_vm_new(uv_loop_t *loop);
+void ls_vm_free(ls_vm *vm);
+/* Loads APP (a file, or a directory with init.lua). Returns NULL, or an error message
+ * ("file:line: message") that stays valid until the next call. */
+const char *ls_vm_load(ls_vm *vm, const char *path);
+/* Applies the settings named in the app's table (app values; unknown keys are ignored).
+ * Returns NULL or a message. */
+const char *ls_vm_app_settings(ls_vm *vm, ls_settings *settings);
+extern const ls_app_iface ls_vm_iface;
+/* Resumes a coroutine suspended by lunaserve (nargs values on its stack), handling its end
+ * or its error. */
+void ls_vm_resume(ls_vm *vm, lua_State *co, int nargs);
+/* Resumes the coroutine blocked on `wait`, if any, with what push() leaves on its stack. */
+void ls_vm_wake(ls_lreq *r, int wait, void (*push)(lua_State *co, ls_lreq *r));
+/* Marks the calling coroutine as waiting for `wait` and yields it (the caller returns this). */
+int ls_vm_wait(lua_State *L, ls_lreq *r, int wait);
+/* Calls the listeners of an event (`key` like "res:finish") with nargs arguments that are on
+ * top of L's stack (popped). */
+void ls_vm_emit(ls_lreq *r, const char *key, int nargs);
+/* Drops the request's hold on itself once the core and the handler are both done. */
+void ls_vm_release(ls_lreq *r);
+
+/* req.c / res.c */
+void ls_req_open(lua_State *L);
+void ls_res_open(lua_State *L);
+/* Pushes a new res userdata (with its req) for a request on conn; returns its ls_lreq. */
+ls_lreq *ls_res_new(lua_State *L, ls_vm *vm, ls_conn *conn);
+/* Copies what req's fields need into the cache, before the connection moves on. */
+void ls_req_snapshot(lua_State *L, ls_lreq *r, int res_index);
+/* Wakes a coroutine blocked in req:read()/req:body() or feeds 'data' listeners. */
+void ls_req_on_body(ls_lreq *r);
+ls_lreq *ls_res_check(lua_State *L, int idx);
+void ls_req_push_new(lua_State *L, ls_lreq *r, int res_idx);
+int ls_on(lua_State *L, ls_lreq *r, int res_idx, const char *side, const char *const events[]);
+
+/* sleep.c */
+int ls_open_lunaserve(lua_State *L);
+void ls_sleep_close_all(ls_vm *vm);
+
+#endif

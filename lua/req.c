@@ -1,0 +1,371 @@
+/* `lunaserve.req`: the request as the handler sees it. Fields are built on first use and
+ * kept in the cache table; req:read() and req:body() wait for the body in the coroutine. */
+#include "binding.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    ls_lreq *r;
+} req_box;
+
+static ls_lreq *req_check(lua_State *L, int idx) {
+    return ((req_box *)luaL_checkudata(L, idx, LS_REQ_MT))->r;
+}
+
+/* Pushes the res userdata that owns this req (its uservalue). */
+static void push_res(lua_State *L, int req_idx) { lua_getiuservalue(L, req_idx, 1); }
+
+/* Pushes the cache table of the request, creating it on first use. */
+static void push_cache(lua_State *L, int res_idx) {
+    if (lua_getiuservalue(L, res_idx, SLOT_CACHE) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_createtable(L, 0, 8);
+        lua_pushvalue(L, -1);
+        lua_setiuservalue(L, res_idx, SLOT_CACHE);
+    }
+}
+
+static void push_lower(lua_State *L, const char *s, size_t n) {
+    luaL_Buffer b;
+    char *p = luaL_buffinitsize(L, &b, n);
+    for (size_t i = 0; i < n; i++)
+        p[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] + 32) : s[i];
+    luaL_pushresultsize(&b, n);
+}
+
+static void push_headers(lua_State *L, const ls_request *q) {
+    lua_createtable(L, 0, (int)q->nfields);
+    int t = lua_gettop(L);
+    for (size_t i = 0; i < q->nfields; i++) {
+        const ls_field *f = &q->fields[i];
+        push_lower(L, ls_field_name(q, f), f->nlen);
+        lua_pushvalue(L, -1);
+        if (lua_rawget(L, t) == LUA_TSTRING) { /* repeated: joined */
+            int cookie = f->nlen == 6 && memcmp(lua_tostring(L, -2), "cookie", 6) == 0;
+            lua_pushstring(L, cookie ? "; " : ", ");
+            lua_pushlstring(L, ls_field_value(q, f), f->vlen);
+            lua_concat(L, 3);
+        } else {
+            lua_pop(L, 1);
+            lua_pushlstring(L, ls_field_value(q, f), f->vlen);
+        }
+        lua_rawset(L, t);
+    }
+}
+
+static void push_raw_headers(lua_State *L, const ls_request *q) {
+    lua_createtable(L, (int)q->nfields * 2, 0);
+    for (size_t i = 0; i < q->nfields; i++) {
+        const ls_field *f = &q->fields[i];
+        lua_pushlstring(L, ls_field_name(q, f), f->nlen);
+        lua_rawseti(L, -2, (lua_Integer)(2 * i + 1));
+        lua_pushlstring(L, ls_field_value(q, f), f->vlen);
+        lua_rawseti(L, -2, (lua_Integer)(2 * i + 2));
+    }
+}
+
+static const char *const cached_fields[] = {"method",  "url",        "path",          "query",
+                                            "httpVersion", "headers", "rawHeaders",
+                                            "remoteAddress", NULL};
+
+/* Pushes field `name` computed from the live request, or returns 0 if it is not one of the
+ * cached fields. */
+static int compute_field(lua_State *L, ls_conn *c, const char *name) {
+    const ls_request *q = ls_conn_request(c);
+    const char *url = ls_request_url(q);
+    const char *qm = memchr(url, '?', q->url_len);
+    switch (name[0]) {
+    case 'm':
+        if (strcmp(name, "method") != 0)
+            return 0;
+        lua_pushstring(L, q->method);
+        return 1;
+    case 'u':
+        if (strcmp(name, "url") != 0)
+            return 0;
+        lua_pushlstring(L, url, q->url_len);
+        return 1;
+    case 'p':
+        if (strcmp(name, "path") != 0)
+            return 0;
+        lua_pushlstring(L, url, qm ? (size_t)(qm - url) : q->url_len);
+        return 1;
+    case 'q':
+        if (strcmp(name, "query") != 0)
+            return 0;
+        if (qm)
+            lua_pushlstring(L, qm + 1, q->url_len - (size_t)(qm + 1 - url));
+        else
+            lua_pushliteral(L, "");
+        return 1;
+    case 'h':
+        if (strcmp(name, "httpVersion") == 0) {
+            lua_pushfstring(L, "%d.%d", q->http_major, q->http_minor);
+            return 1;
+        }
+        if (strcmp(name, "headers") != 0)
+            return 0;
+        push_headers(L, q);
+        return 1;
+    case 'r':
+        if (strcmp(name, "rawHeaders") == 0) {
+            push_raw_headers(L, q);
+            return 1;
+        }
+        if (strcmp(name, "remoteAddress") != 0)
+            return 0;
+        lua_pushstring(L, ls_conn_remote_address(c));
+        return 1;
+    }
+    return 0;
+}
+
+void ls_req_snapshot(lua_State *L, ls_lreq *r, int res_index) {
+    if (!r->conn)
+        return;
+    push_cache(L, res_index);
+    for (int i = 0; cached_fields[i]; i++) {
+        if (lua_getfield(L, -1, cached_fields[i]) == LUA_TNIL) {
+            lua_pop(L, 1);
+            compute_field(L, r->conn, cached_fields[i]);
+            lua_setfield(L, -2, cached_fields[i]);
+        } else {
+            lua_pop(L, 1);
+        }
+    }
+    lua_pop(L, 1);
+}
+
+/* ------------------------------------------------------------------ body */
+
+static int acc_add(ls_lreq *r, const char *p, size_t n) {
+    if (r->acc_len + n > r->acc_cap) {
+        size_t cap = r->acc_cap ? r->acc_cap : 16384;
+        while (cap < r->acc_len + n)
+            cap *= 2;
+        char *a = realloc(r->acc, cap);
+        if (!a)
+            return -1;
+        r->acc = a, r->acc_cap = cap;
+    }
+    memcpy(r->acc + r->acc_len, p, n);
+    r->acc_len += n;
+    return 0;
+}
+
+static void push_acc(lua_State *co, ls_lreq *r) {
+    lua_pushlstring(co, r->acc ? r->acc : "", r->acc_len);
+    free(r->acc);
+    r->acc = NULL;
+    r->acc_len = r->acc_cap = 0;
+}
+
+static void push_chunk(lua_State *co, ls_lreq *r) {
+    const char *p;
+    size_t n = ls_conn_body(r->conn, &p);
+    if (n) {
+        lua_pushlstring(co, p, n);
+        ls_conn_body_take(r->conn, n);
+    } else {
+        lua_pushnil(co); /* the end */
+    }
+}
+
+void ls_req_on_body(ls_lreq *r) {
+    if (!r->conn)
+        return;
+    const char *p;
+    size_t n;
+    if (r->wait == WAIT_BODY) {
+        n = ls_conn_body(r->conn, &p);
+        if (n && acc_add(r, p, n) == 0)
+            ls_conn_body_take(r->conn, n);
+        if (ls_conn_body_complete(r->conn))
+            ls_vm_wake(r, WAIT_BODY, push_acc);
+        return;
+    }
+    if (r->wait == WAIT_READ) {
+        n = ls_conn_body(r->conn, &p);
+        if (n || ls_conn_body_complete(r->conn))
+            ls_vm_wake(r, WAIT_READ, push_chunk);
+        return;
+    }
+    if (!r->has_listeners)
+        return;
+    lua_State *L = r->vm->L;
+    while (r->conn && (n = ls_conn_body(r->conn, &p)) > 0) {
+        lua_pushlstring(L, p, n);
+        ls_conn_body_take(r->conn, n);
+        ls_vm_emit(r, "req:data", 1);
+    }
+    if (r->conn && ls_conn_body_complete(r->conn) && !r->end_emitted) {
+        r->end_emitted = 1;
+        ls_vm_emit(r, "req:end", 0);
+    }
+}
+
+/* req:read() -> the next chunk, or nil at the end; nil, err if the request is gone. */
+static int req_read(lua_State *L) {
+    ls_lreq *r = req_check(L, 1);
+    if (!r->conn) {
+        lua_pushnil(L);
+        lua_pushstring(L, r->aborted ? "aborted" : "closed");
+        return 2;
+    }
+    if (r->wait != WAIT_NONE)
+        return luaL_error(L, "the request body is already being read");
+    const char *p;
+    size_t n = ls_conn_body(r->conn, &p);
+    if (n) {
+        lua_pushlstring(L, p, n);
+        ls_conn_body_take(r->conn, n);
+        return 1;
+    }
+    if (ls_conn_body_complete(r->conn)) {
+        lua_pushnil(L);
+        return 1;
+    }
+    ls_conn_body_wanted(r->conn);
+    return ls_vm_wait(L, r, WAIT_READ);
+}
+
+/* req:body() -> the whole body (up to the body limit); nil, err if the request is gone. */
+static int req_body(lua_State *L) {
+    ls_lreq *r = req_check(L, 1);
+    if (!r->conn) {
+        lua_pushnil(L);
+        lua_pushstring(L, r->aborted ? "aborted" : "closed");
+        return 2;
+    }
+    if (r->wait != WAIT_NONE)
+        return luaL_error(L, "the request body is already being read");
+    const char *p;
+    size_t n = ls_conn_body(r->conn, &p);
+    if (ls_conn_body_complete(r->conn) && r->acc_len == 0) {
+        lua_pushlstring(L, n ? p : "", n);
+        ls_conn_body_take(r->conn, n);
+        return 1;
+    }
+    if (n) {
+        if (acc_add(r, p, n) < 0)
+            return luaL_error(L, "out of memory");
+        ls_conn_body_take(r->conn, n);
+    }
+    if (ls_conn_body_complete(r->conn)) {
+        push_acc(L, r);
+        return 1;
+    }
+    ls_conn_body_wanted(r->conn);
+    return ls_vm_wait(L, r, WAIT_BODY);
+}
+
+/* Shared by req:on and res:on: appends the function at index 3 to the listeners of
+ * "<side>:<event>" (event at index 2); leaves only index 1 on the stack. */
+int ls_on(lua_State *L, ls_lreq *r, int res_idx, const char *side, const char *const events[]) {
+    int e = luaL_checkoption(L, 2, NULL, events);
+    luaL_checktype(L, 3, LUA_TFUNCTION);
+    if (lua_getiuservalue(L, res_idx, SLOT_LISTENERS) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_setiuservalue(L, res_idx, SLOT_LISTENERS);
+    }
+    lua_pushfstring(L, "%s:%s", side, events[e]);
+    if (lua_rawget(L, -2) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushfstring(L, "%s:%s", side, events[e]);
+        lua_pushvalue(L, -2);
+        lua_rawset(L, -4);
+    }
+    lua_pushvalue(L, 3);
+    lua_rawseti(L, -2, luaL_len(L, -2) + 1);
+    lua_pop(L, 2);
+    r->has_listeners = 1;
+    lua_settop(L, 1);
+    return 1;
+}
+
+static int req_on(lua_State *L) {
+    static const char *const events[] = {"data", "end", "close", NULL};
+    ls_lreq *r = req_check(L, 1);
+    int is_data = lua_type(L, 2) == LUA_TSTRING && strcmp(lua_tostring(L, 2), "data") == 0;
+    lua_settop(L, 3);
+    push_res(L, 1); /* req, event, fn, res */
+    ls_on(L, r, 4, "req", events);
+    if (is_data && r->conn)
+        ls_conn_body_wanted(r->conn);
+    return 1;
+}
+
+static int req_destroy(lua_State *L) {
+    ls_lreq *r = req_check(L, 1);
+    if (r->conn)
+        ls_conn_destroy(r->conn);
+    return 0;
+}
+
+static int req_tostring(lua_State *L) {
+    ls_lreq *r = req_check(L, 1);
+    if (r->conn)
+        lua_pushfstring(L, "lunaserve.req (%p)", (void *)r);
+    else
+        lua_pushliteral(L, "lunaserve.req (closed)");
+    return 1;
+}
+
+static int req_index(lua_State *L) {
+    ls_lreq *r = req_check(L, 1);
+    const char *key = luaL_checkstring(L, 2);
+    /* methods */
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL)
+        return 1;
+    lua_pop(L, 1);
+    if (strcmp(key, "complete") == 0) {
+        lua_pushboolean(L, r->conn ? ls_conn_body_complete(r->conn) : !r->aborted);
+        return 1;
+    }
+    if (strcmp(key, "aborted") == 0) {
+        lua_pushboolean(L, r->aborted);
+        return 1;
+    }
+    push_res(L, 1);
+    int res_idx = lua_gettop(L);
+    push_cache(L, res_idx);
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, -2) != LUA_TNIL)
+        return 1;
+    lua_pop(L, 1);
+    if (!r->conn || !compute_field(L, r->conn, key)) {
+        lua_pushnil(L);
+        return 1;
+    }
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, -4); /* cache[key] = value */
+    return 1;
+}
+
+void ls_req_open(lua_State *L) {
+    static const luaL_Reg methods[] = {
+        {"read", req_read}, {"body", req_body}, {"on", req_on}, {"destroy", req_destroy},
+        {NULL, NULL}};
+    luaL_newmetatable(L, LS_REQ_MT);
+    luaL_newlib(L, methods);
+    lua_pushcclosure(L, req_index, 1);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, req_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pop(L, 1);
+}
+
+/* Creates the req userdata for r, leaving it on the stack. */
+void ls_req_push_new(lua_State *L, ls_lreq *r, int res_idx) {
+    req_box *b = lua_newuserdatauv(L, sizeof *b, 1);
+    b->r = r;
+    luaL_setmetatable(L, LS_REQ_MT);
+    lua_pushvalue(L, res_idx);
+    lua_setiuservalue(L, -2, 1);
+}

@@ -1,0 +1,82 @@
+/* The `lunaserve` module for apps: lunaserve.sleep(ms) suspends the calling coroutine on a
+ * libuv timer, so a handler can wait without blocking the loop. */
+#include "binding.h"
+
+#include <stdlib.h>
+
+typedef struct ls_sleep {
+    uv_timer_t timer;
+    ls_vm *vm;
+    lua_State *co;
+    int co_ref;
+    struct ls_sleep *prev, *next;
+} ls_sleep;
+
+static void unlink_sleep(ls_sleep *s) {
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        s->vm->sleeps = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    s->prev = s->next = NULL;
+}
+
+static void on_sleep_closed(uv_handle_t *h) { free(h->data); }
+
+static void on_sleep_done(uv_timer_t *t) {
+    ls_sleep *s = t->data;
+    ls_vm *vm = s->vm;
+    unlink_sleep(s);
+    lua_rawgeti(vm->L, LUA_REGISTRYINDEX, s->co_ref); /* anchors the coroutine */
+    luaL_unref(vm->L, LUA_REGISTRYINDEX, s->co_ref);
+    lua_State *co = s->co;
+    uv_close((uv_handle_t *)t, on_sleep_closed);
+    ls_vm_resume(vm, co, 0);
+    lua_pop(vm->L, 1);
+    if (vm->server)
+        ls_server_run_pending(vm->server);
+}
+
+/* lunaserve.sleep(ms) */
+static int l_sleep(lua_State *L) {
+    ls_vm *vm = lua_touserdata(L, lua_upvalueindex(1));
+    lua_Number ms = luaL_checknumber(L, 1);
+    luaL_argcheck(L, ms >= 0, 1, "must not be negative");
+    if (!lua_isyieldable(L))
+        return luaL_error(L, "lunaserve.sleep must run inside a request handler (a coroutine)");
+    ls_sleep *s = calloc(1, sizeof *s);
+    if (!s)
+        return luaL_error(L, "out of memory");
+    s->vm = vm;
+    s->co = L;
+    lua_pushthread(L);
+    s->co_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    uv_timer_init(vm->loop, &s->timer);
+    s->timer.data = s;
+    uv_timer_start(&s->timer, on_sleep_done, (uint64_t)ms, 0);
+    s->next = vm->sleeps;
+    if (vm->sleeps)
+        vm->sleeps->prev = s;
+    vm->sleeps = s;
+    return lua_yield(L, 0);
+}
+
+void ls_sleep_close_all(ls_vm *vm) {
+    while (vm->sleeps) {
+        ls_sleep *s = vm->sleeps;
+        unlink_sleep(s);
+        luaL_unref(vm->L, LUA_REGISTRYINDEX, s->co_ref);
+        uv_close((uv_handle_t *)&s->timer, on_sleep_closed);
+    }
+}
+
+int ls_open_lunaserve(lua_State *L) {
+    static const luaL_Reg funcs[] = {{"sleep", l_sleep}, {NULL, NULL}};
+    luaL_newlibtable(L, funcs);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    luaL_setfuncs(L, funcs, 1);
+    lua_pushstring(L, LS_VERSION);
+    lua_setfield(L, -2, "version");
+    return 1;
+}
