@@ -278,12 +278,13 @@ static void on_eof(ls_conn *c) {
             conn_close(c, LS_CLOSE_IDLE, 0);
         break;
     case ST_ACTIVE:
-        /* A client may half-close after its request: the response still goes out. */
-        if (c->msg_complete || c->res.ended) {
+        /* A response that is complete still goes out (the client may only have half-closed);
+         * otherwise the client is gone: the request is aborted, as in Node.js. */
+        if (c->res.ended) {
             conn_update_reading(c);
             ls_server_defer(c->server, c);
         } else {
-            conn_close(c, LS_CLOSE_PEER, 1);
+            conn_close(c, LS_CLOSE_PEER, c->out.bytes || c->inflight);
         }
         break;
     case ST_LINGER:
