@@ -491,8 +491,12 @@ static void dispatch(ls_conn *c) {
     c->need_continue = c->req.expect_continue;
     c->body_len = 0;
     const ls_request *r = &c->req;
-    ls_response_reset(&c->res, ls_keepalive_initial(r->http_major, r->http_minor,
-                                                    r->conn_close, r->conn_keepalive));
+    /* What the handler sees as res.shouldKeepAlive: HTTP's answer, less what the server
+     * already knows (the last request allowed, a shutdown). */
+    int keep = ls_keepalive_initial(r->http_major, r->http_minor, r->conn_close, r->conn_keepalive);
+    if (c->requests + 1 >= cfg(c)->max_requests || s->stopping)
+        keep = 0;
+    ls_response_reset(&c->res, keep);
     s->requests++;
     c->ud = s->app->on_request(s->app_ctx, c);
 }
@@ -1012,7 +1016,7 @@ int ls_conn_finished(const ls_conn *c) { return c->res.ended; }
 int ls_conn_keepalive(const ls_conn *c) {
     if (c->res.head_sent)
         return c->keepalive_final && !c->peer_eof;
-    return c->res.keepalive && !c->res.user_close;
+    return c->res.keepalive && !c->res.user_close && !c->server->stopping && !c->peer_eof;
 }
 
 void ls_conn_set_keepalive(ls_conn *c, int keepalive) {

@@ -42,6 +42,7 @@ typedef struct ls_lreq {
     unsigned complete : 1;
     unsigned end_emitted : 1;
     unsigned has_listeners : 1;
+    unsigned busy : 1; /* the core is calling into this request: keep it */
 } ls_lreq;
 
 struct ls_vm {

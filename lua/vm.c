@@ -187,7 +187,7 @@ void ls_vm_resume(ls_vm *vm, lua_State *co, int nargs) {
 }
 
 void ls_vm_release(ls_lreq *r) {
-    if (r->conn || r->co || r->self_ref == LUA_NOREF)
+    if (r->conn || r->co || r->busy || r->self_ref == LUA_NOREF)
         return;
     luaL_unref(r->vm->L, LUA_REGISTRYINDEX, r->self_ref);
     r->self_ref = LUA_NOREF;
@@ -313,25 +313,29 @@ static void detach(ls_lreq *r) {
 static void vm_on_finish(void *ud) {
     ls_lreq *r = ud;
     r->finished = 1;
+    r->busy = 1; /* keeps the userdata until the listeners have run */
     detach(r);
-    if (r->wait == WAIT_READ || r->wait == WAIT_BODY) /* the rest of the body is not read */
-        wake(r, r->wait, push_nil_closed);
-    wake(r, WAIT_DRAIN, push_true);
     ls_vm_emit(r, "res:finish", 0);
     ls_vm_emit(r, "req:close", 0);
     ls_vm_emit(r, "res:close", 0);
+    if (r->wait == WAIT_READ || r->wait == WAIT_BODY) /* the rest of the body is not read */
+        wake(r, r->wait, push_nil_closed);
+    wake(r, WAIT_DRAIN, push_true);
+    r->busy = 0;
     ls_vm_release(r);
 }
 
 static void vm_on_abort(void *ud) {
     ls_lreq *r = ud;
     r->aborted = !r->finished;
+    r->busy = 1;
     detach(r);
+    ls_vm_emit(r, "req:close", 0);
+    ls_vm_emit(r, "res:close", 0);
     if (r->wait == WAIT_READ || r->wait == WAIT_BODY)
         wake(r, r->wait, push_nil_aborted);
     wake(r, WAIT_DRAIN, push_closed);
-    ls_vm_emit(r, "req:close", 0);
-    ls_vm_emit(r, "res:close", 0);
+    r->busy = 0;
     ls_vm_release(r);
 }
 

@@ -54,6 +54,7 @@ function routes.stream(req, res, arg)
         return routes.notfound(req, res)
     end
     res:setHeader("Content-Type", "text/plain")
+    res:write("") -- commits the head now: a stream (chunked), even when n is 0
     for i = 1, n do
         if not res:write("chunk " .. i .. "\n") and not res:drain() then
             return
