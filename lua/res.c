@@ -267,6 +267,13 @@ static int res_on(lua_State *L) {
     return ls_on(L, r, 1, "res", events);
 }
 
+static int res_gc(lua_State *L) {
+    ls_lreq *r = lua_touserdata(L, 1);
+    free(r->acc);
+    r->acc = NULL;
+    return 0;
+}
+
 static int res_tostring(lua_State *L) {
     ls_lreq *r = ls_res_check(L, 1);
     if (r->conn)
@@ -346,5 +353,7 @@ void ls_res_open(lua_State *L) {
     lua_setfield(L, -2, "__newindex");
     lua_pushcfunction(L, res_tostring);
     lua_setfield(L, -2, "__tostring");
+    lua_pushcfunction(L, res_gc);
+    lua_setfield(L, -2, "__gc");
     lua_pop(L, 1);
 }

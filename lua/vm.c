@@ -308,6 +308,9 @@ static void detach(ls_lreq *r) {
     }
     r->status = ls_conn_response(r->conn)->status;
     r->conn = NULL;
+    free(r->acc); /* a body that will not be completed */
+    r->acc = NULL;
+    r->acc_len = r->acc_cap = 0;
 }
 
 static void vm_on_finish(void *ud) {
