@@ -124,9 +124,14 @@ size_t ls_outq_bufs(const ls_outq *q, uv_buf_t *bufs, size_t max) {
     size_t n = 0;
     for (size_t i = 0; i < q->count && n < max; i++) {
         const ls_seg *s = &q->segs[q->first + i];
-        if (s->len == s->off)
-            continue;
-        bufs[n++] = uv_buf_init((char *)s->base + s->off, (unsigned)(s->len - s->off));
+        /* uv_buf_t holds an unsigned length: a huge piece goes out as consecutive parts */
+        for (size_t off = s->off; off < s->len && n < max;) {
+            size_t part = s->len - off;
+            if (part > LS_OUTQ_MAX_BUF)
+                part = LS_OUTQ_MAX_BUF;
+            bufs[n++] = uv_buf_init((char *)s->base + off, (unsigned)part);
+            off += part;
+        }
     }
     return n;
 }

@@ -30,6 +30,7 @@ typedef struct ls_outq {
 } ls_outq;
 
 #define LS_OUTQ_BLOCK 4096
+#define LS_OUTQ_MAX_BUF (1u << 30) /* the largest buffer ls_outq_bufs hands out */
 
 void ls_outq_init(ls_outq *q);
 /* Drops every queued byte (releasing references) and frees the queue's memory. */

@@ -602,7 +602,8 @@ static void model_push_ref(model *m, int id) {
 }
 
 static void model_consume(model *m, size_t n) {
-    memmove(m->data, m->data + n, m->len - n);
+    if (n < m->len)
+        memmove(m->data, m->data + n, m->len - n);
     m->len -= n;
     size_t k = 0;
     for (size_t i = 0; i < m->nrefs; i++) {
@@ -630,7 +631,8 @@ static void model_move(model *m, model *src) {
         m->refs[m->nrefs].end = src->refs[i].end + m->len;
         m->nrefs++;
     }
-    model_push(m, src->data, src->len);
+    if (src->len)
+        model_push(m, src->data, src->len);
     src->len = 0;
     src->nrefs = 0;
 }
@@ -752,7 +754,8 @@ static void random_run(unsigned seed, int ops) {
                 total += bufs[i].len;
             CHECK(total <= m.len);
             unsigned char *snap = malloc(total + 1);
-            memcpy(snap, m.data, total);
+            if (total)
+                memcpy(snap, m.data, total);
             for (size_t i = 0, k = rnd_in(1, 4); i < k; i++)
                 append_failures += random_append(&q, &m, scratch) != 0;
             size_t at = 0;
