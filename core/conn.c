@@ -630,7 +630,11 @@ static void emit_head(ls_conn *c) {
         .wanted = res->keepalive && !res->user_close,
         .shutting_down = c->server->stopping,
         .at_request_limit = c->requests + 1 >= cfg(c)->max_requests,
-        .unread_body_over = res->ended && unread_body_over_limit(c),
+        /* A body we will not read in full, or one the client still waits to be asked for
+         * (Expect: 100-continue unanswered): it may or may not come, so the connection
+         * cannot be trusted to be in step after this response. */
+        .unread_body_over = (res->ended && unread_body_over_limit(c)) ||
+                            (c->need_continue && !c->msg_complete),
         .protocol_error = c->protocol_error,
         .close_delimited = fo.framing == LS_FRAME_CLOSE,
         .peer_done = c->peer_eof,
