@@ -3,15 +3,17 @@
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_TIME  ?= 60
 APP        ?= apps/hello
 JOBS       ?= $(shell nproc)
 
 DEPS       = gcc make cmake pkg-config liblua5.4-dev lua5.4 libuv1-dev node-llhttp \
-             lua-busted lua-socket lua-cjson wrk
+             lua-busted lua-socket lua-cjson wrk clang libclang-rt-14-dev
 BENCH_DEPS = wrk python3 util-linux procps nginx libnginx-mod-http-lua lua-http lua5.2 \
              lua-luv nodejs
 
-.PHONY: all deps build asan run test bench clean
+.PHONY: all deps build asan fuzz-build fuzz run test bench clean
 
 all: build
 
@@ -30,16 +32,29 @@ build: deps $(BUILD)/Makefile
 asan: deps $(ASAN_BUILD)/Makefile
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 
+$(FUZZ_BUILD)/Makefile: CMakeLists.txt
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DLS_FUZZ=ON \
+	  -DCMAKE_C_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined"
+
+fuzz-build: deps $(FUZZ_BUILD)/Makefile
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_conn
+
+# Fuzzes the connection's input path for FUZZ_TIME seconds; new inputs go to build-fuzz/corpus.
+fuzz: fuzz-build
+	mkdir -p $(FUZZ_BUILD)/corpus
+	$(FUZZ_BUILD)/fuzz_conn -max_total_time=$(FUZZ_TIME) -max_len=4096 \
+	  -dict=core/fuzz/http.dict -print_final_stats=1 $(FUZZ_BUILD)/corpus core/fuzz/corpus
+
 run: build
 	$(BUILD)/lunaserve --host 127.0.0.1 --port $${PORT:-8080} $(APP)
 
 # C unit tests, then the busted specs against the release build and the ASan+UBSan build.
-test: build asan
-	sh spec/run.sh $(BUILD) $(ASAN_BUILD)
+test: build asan fuzz-build
+	sh spec/run.sh $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
 
 bench: build
 	@sh bench/deps.sh $(BENCH_DEPS)
 	sh bench/run.sh
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

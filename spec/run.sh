@@ -1,8 +1,10 @@
 #!/bin/sh
-# run.sh BUILD [ASAN_BUILD]: the C unit tests (ctest), then every busted spec against
-# BUILD/lunaserve and, if given, ASAN_BUILD/lunaserve; ends with one summary line.
+# run.sh BUILD [ASAN_BUILD [FUZZ_BUILD]]: the C unit tests (ctest), a replay of the fuzz
+# corpus, then every busted spec against BUILD/lunaserve and ASAN_BUILD/lunaserve; ends with
+# one summary line.
 build=${1:-build}
 asan=${2:-}
+fuzz=${3:-}
 log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
 status=0
@@ -13,6 +15,16 @@ cat "$log/ctest.txt"
 c_pass=$(sed -n 's/.* tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2 \1/p' "$log/ctest.txt")
 c_total=${c_pass% *}; c_fail=${c_pass#* }
 passed=$(( ${c_total:-0} - ${c_fail:-0} )); failed=${c_fail:-0}
+
+if [ -n "$fuzz" ]; then
+    echo "== fuzz corpus replay (core/fuzz/corpus)"
+    n=$(ls core/fuzz/corpus | wc -l)
+    if "$fuzz/fuzz_conn" core/fuzz/corpus/* > "$log/fuzz.txt" 2>&1; then
+        echo "replayed $n inputs: ok"; passed=$((passed + n))
+    else
+        tail -30 "$log/fuzz.txt"; echo "fuzz replay failed"; status=1; failed=$((failed + 1))
+    fi
+fi
 
 run_specs() { # run_specs NAME BINARY
     echo "== busted specs against $2"
