@@ -54,6 +54,9 @@ struct ls_conn {
     unsigned peer_eof : 1;
     unsigned protocol_error : 1;
     unsigned shutdown_sent : 1;
+    unsigned read_progress : 1;  /* bytes arrived since the timer was armed */
+    unsigned write_progress : 1; /* the kernel took bytes since the timer was armed */
+    unsigned timer_kind : 3;
     char remote[64];
 };
 
@@ -98,6 +101,7 @@ static int on_message_begin(llhttp_t *p) {
     ls_request_reset(&c->req);
     c->head_started = 1;
     c->head_deadline = now_ms(c) + cfg(c)->header_timeout_ms;
+    c->read_progress = 1; /* a new deadline */
     return 0;
 }
 
@@ -149,6 +153,8 @@ static int on_headers_complete(llhttp_t *p) {
     r->http_minor = p->http_minor;
     if (p->flags & F_CONTENT_LENGTH)
         r->content_length = (int64_t)p->content_length;
+    if (r->http_minor == 0) /* RFC 9110 10.1.1: expectations in HTTP/1.0 are ignored */
+        r->expect_continue = r->bad_expect = 0;
     if (r->unknown_coding) {
         c->error_status = 501; /* RFC 9112 6.1 */
         return -1;
@@ -307,6 +313,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
         ls_server_run_pending(s);
         return;
     }
+    c->read_progress = 1;
     if (c->state == ST_LINGER) {
         conn_arm(c); /* discarded; the idle bound starts again */
         return;
@@ -413,25 +420,32 @@ static void conn_close(ls_conn *c, ls_close_reason why, int reset) {
 
 /* ---------------------------------------------------------------- timers and reading */
 
+/* Which bound the connection's one timer enforces now. A running timer of the same kind is
+ * left alone unless the progress it measures happened, so busy connections do not restart
+ * it on every event. */
+enum { T_NONE, T_IDLE, T_HEADER, T_BODY, T_SEND, T_LINGER };
+
 static void conn_arm(ls_conn *c) {
     const ls_settings *s = cfg(c);
     uint64_t ms = 0, now = now_ms(c);
+    int kind = T_NONE, progress = c->read_progress;
     switch (c->state) {
     case ST_HEAD:
         if (c->discarding)
-            ms = s->body_timeout_ms;
+            kind = T_BODY, ms = s->body_timeout_ms;
         else if (c->head_started || c->in_len || c->requests == 0)
-            ms = c->head_deadline > now ? c->head_deadline - now : 1;
+            kind = T_HEADER, ms = c->head_deadline > now ? c->head_deadline - now : 1;
         else
-            ms = s->keepalive_timeout_ms;
+            kind = T_IDLE, ms = s->keepalive_timeout_ms;
         break;
     case ST_ACTIVE:
         if (c->out.bytes || c->inflight)
-            ms = s->send_timeout_ms;
+            kind = T_SEND, ms = s->send_timeout_ms, progress = c->write_progress;
         else if (!c->msg_complete && c->reading)
-            ms = s->body_timeout_ms;
+            kind = T_BODY, ms = s->body_timeout_ms;
         break;
     case ST_LINGER:
+        kind = T_LINGER;
         ms = c->linger_deadline > now ? c->linger_deadline - now : 1;
         if (ms > s->linger_idle_ms)
             ms = s->linger_idle_ms;
@@ -439,10 +453,14 @@ static void conn_arm(ls_conn *c) {
     default:
         return;
     }
-    if (ms)
-        uv_timer_start(&c->timer, on_timer, ms, 0);
-    else
+    if (kind == c->timer_kind && !progress && (kind == T_NONE || uv_is_active((uv_handle_t *)&c->timer)))
+        return;
+    c->timer_kind = kind;
+    c->read_progress = c->write_progress = 0;
+    if (kind == T_NONE)
         uv_timer_stop(&c->timer);
+    else
+        uv_timer_start(&c->timer, on_timer, ms ? ms : 1, 0);
 }
 
 static void conn_update_reading(ls_conn *c) {
@@ -692,8 +710,10 @@ static void conn_flush(ls_conn *c) {
     uv_buf_t bufs[MAX_IOV];
     size_t n = ls_outq_bufs(&c->out, bufs, MAX_IOV);
     int r = uv_try_write((uv_stream_t *)&c->tcp, bufs, (unsigned)n);
-    if (r > 0)
+    if (r > 0) {
         ls_outq_consume(&c->out, (size_t)r);
+        c->write_progress = 1;
+    }
     else if (r < 0 && r != UV_EAGAIN) {
         conn_close(c, LS_CLOSE_PEER, 1);
         return;
@@ -722,6 +742,7 @@ static void on_write(uv_write_t *w, int status) {
         conn_close(c, LS_CLOSE_PEER, 1);
     } else {
         ls_outq_consume(&c->out, n);
+        c->write_progress = 1;
         ls_conn_advance(c);
     }
     ls_server_run_pending(c->server);
