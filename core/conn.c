@@ -38,6 +38,9 @@ struct ls_conn {
     void *ud; /* the application's request handle */
     uint64_t requests;
     uint64_t head_deadline;
+    size_t head_bytes;      /* raw bytes of the request head so far */
+    const char *head_mark;  /* where this execute's head bytes start */
+    const char *exec_end;   /* the end of the input llhttp is executing */
     uint64_t linger_deadline;
     int handles;
     ls_close_reason close_reason;
@@ -54,6 +57,8 @@ struct ls_conn {
     unsigned peer_eof : 1;
     unsigned protocol_error : 1;
     unsigned shutdown_sent : 1;
+    unsigned in_head : 1;        /* between a request's first method byte and its head's end */
+    unsigned crlf_check : 2;     /* bytes of the CRLF after chunk data still to verify */
     unsigned read_progress : 1;  /* bytes arrived since the timer was armed */
     unsigned write_progress : 1; /* the kernel took bytes since the timer was armed */
     unsigned timer_kind : 3;
@@ -102,6 +107,27 @@ static int on_message_begin(llhttp_t *p) {
     c->head_started = 1;
     c->head_deadline = now_ms(c) + cfg(c)->header_timeout_ms;
     c->read_progress = 1; /* a new deadline */
+    return 0;
+}
+
+static int on_method(llhttp_t *p, const char *at, size_t len) {
+    ls_conn *c = p->data;
+    (void)len;
+    if (!c->in_head) { /* the first byte of a request head: count from here */
+        c->in_head = 1;
+        c->head_bytes = 0;
+        c->head_mark = at;
+    }
+    return 0;
+}
+
+/* RFC 9112 7.1: chunk-data is followed by CRLF. llhttp 8.1 skips those two bytes without
+ * looking at them, so they are checked here, as far as this input goes (the rest at the
+ * start of the next input). Returns 0, or -1 when they are not CRLF. */
+static int check_crlf(ls_conn *c, const char *q, const char *end) {
+    for (; c->crlf_check && q < end; q++, c->crlf_check--)
+        if (*q != (c->crlf_check == 2 ? '\r' : '\n'))
+            return -1;
     return 0;
 }
 
@@ -155,6 +181,10 @@ static int on_headers_complete(llhttp_t *p) {
         r->content_length = (int64_t)p->content_length;
     if (r->http_minor == 0) /* RFC 9110 10.1.1: expectations in HTTP/1.0 are ignored */
         r->expect_continue = r->bad_expect = 0;
+    if (r->bad_field || r->bad_host) {
+        c->error_status = 400;
+        return -1;
+    }
     if (r->unknown_coding) {
         c->error_status = 501; /* RFC 9112 6.1 */
         return -1;
@@ -178,6 +208,13 @@ static int on_headers_complete(llhttp_t *p) {
 static int on_body(llhttp_t *p, const char *at, size_t len) {
     ls_conn *c = p->data;
     c->req.body_received += len;
+    if ((p->flags & F_CHUNKED) && p->content_length == 0) { /* the end of a chunk's data */
+        c->crlf_check = 2;
+        if (check_crlf(c, at + len, c->exec_end) < 0) {
+            c->error_status = 400;
+            return HPE_USER;
+        }
+    }
     if (c->state != ST_ACTIVE || !c->ud)
         return 0; /* a finished request's body, or nobody to read it: thrown away */
     if (c->req.body_received > cfg(c)->max_body) {
@@ -219,6 +256,7 @@ static void parser_settings_init(void) {
         return;
     llhttp_settings_init(&parser_settings);
     parser_settings.on_message_begin = on_message_begin;
+    parser_settings.on_method = on_method;
     parser_settings.on_url = on_url;
     parser_settings.on_header_field = on_header_field;
     parser_settings.on_header_value = on_header_value;
@@ -553,10 +591,35 @@ static void conn_input(ls_conn *c, const char *data, size_t len, int from_in) {
     while ((len || kick) && c->state != ST_CLOSING && !c->parser_paused && !c->parse_dead) {
         kick = 0;
         c->pause_reason = PAUSE_NONE;
+        if (c->crlf_check && check_crlf(c, data, data + len) < 0) {
+            conn_fail(c, 400, LS_CLOSE_PROTOCOL);
+            break;
+        }
+        if (c->in_head)
+            c->head_mark = data;
+        c->exec_end = data + len;
         llhttp_errno_t err = llhttp_execute(&c->parser, data, len);
+        const char *stop = err == HPE_OK ? data + len : llhttp_get_error_pos(&c->parser);
+        if (c->in_head && (err == HPE_OK || err == HPE_PAUSED)) {
+            c->head_bytes += (size_t)(stop - c->head_mark);
+            if (c->pause_reason == PAUSE_HEADERS)
+                c->in_head = 0;
+            if (c->head_bytes > cfg(c)->max_header) {
+                conn_fail(c, 431, LS_CLOSE_PROTOCOL);
+                break;
+            }
+        }
         if (err == HPE_OK) {
             data += len, len = 0;
             break;
+        }
+        if (err == HPE_PAUSED_UPGRADE) {
+            /* Upgrade and CONNECT are not taken up: the connection stays HTTP/1.1
+             * (RFC 9110 7.8) and the parser goes on with the next request. */
+            len -= (size_t)(stop - data);
+            data = stop;
+            llhttp_resume_after_upgrade(&c->parser);
+            continue;
         }
         if (err != HPE_PAUSED) {
             const char *reason = llhttp_get_error_reason(&c->parser);
@@ -566,9 +629,8 @@ static void conn_input(ls_conn *c, const char *data, size_t len, int from_in) {
             conn_fail(c, error_status_for(c, err), LS_CLOSE_PROTOCOL);
             break;
         }
-        const char *pos = llhttp_get_error_pos(&c->parser);
-        len -= (size_t)(pos - data);
-        data = pos;
+        len -= (size_t)(stop - data);
+        data = stop;
         if (c->pause_reason == PAUSE_HEADERS) {
             llhttp_resume(&c->parser);
             dispatch(c);
@@ -651,9 +713,9 @@ static void emit_head(ls_conn *c) {
         /* A body we will not read in full, or one the client still waits to be asked for
          * (Expect: 100-continue unanswered): it may or may not come, so the connection
          * cannot be trusted to be in step after this response. */
-        .unread_body_over = (res->ended && unread_body_over_limit(c)) ||
-                            (c->need_continue && !c->msg_complete),
-        .protocol_error = c->protocol_error,
+        .unread_body_over = unread_body_over_limit(c) || (c->need_continue && !c->msg_complete),
+        /* RFC 9112 6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing */
+        .protocol_error = c->protocol_error || (req->has_te && req->http_minor == 0),
         .close_delimited = fo.framing == LS_FRAME_CLOSE,
         .peer_done = c->peer_eof,
     };
@@ -661,6 +723,9 @@ static void emit_head(ls_conn *c) {
     /* A final status below 200 does not end the exchange for the client; end the
      * connection rather than leave it waiting. */
     if (res->status < 200)
+        c->keepalive_final = 0;
+    /* A 2xx to CONNECT would start a tunnel, which this server does not do. */
+    if (res->status < 300 && req->method && strcmp(req->method, "CONNECT") == 0)
         c->keepalive_final = 0;
     ls_head h = {
         .status = res->status,

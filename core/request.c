@@ -102,6 +102,19 @@ static void on_connection_token(ls_request *r, const char *t, size_t n) {
         r->conn_keepalive = 1;
 }
 
+/* RFC 3986 host [ ":" port ]: unreserved, pct-encoded, sub-delims, ":" and IP-literal
+ * brackets; an empty value is allowed (RFC 9112 3.2). */
+static int host_valid(const char *v, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)v[i];
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+            continue;
+        if (!strchr("-._~%!$&'()*+,;=:[]", c) || c == 0)
+            return 0;
+    }
+    return 1;
+}
+
 static void on_coding_token(ls_request *r, const char *t, size_t n) {
     if (ls_name_is(t, n, "chunked"))
         r->chunked = 1;
@@ -120,10 +133,16 @@ void ls_request_field_done(ls_request *r) {
     }
     const ls_field *f = &r->fields[r->nfields - 1];
     const char *name = r->arena + f->name, *value = r->arena + f->value;
+    if (!ls_header_name_valid(name, f->nlen))
+        r->bad_field = 1;
     switch (f->nlen) {
     case 4:
-        if (ls_name_is(name, 4, "host") && r->hosts < 2)
-            r->hosts++;
+        if (ls_name_is(name, 4, "host")) {
+            if (r->hosts < 2)
+                r->hosts++;
+            if (!host_valid(value, f->vlen))
+                r->bad_host = 1;
+        }
         break;
     case 6:
         if (ls_name_is(name, 6, "expect")) {
@@ -138,8 +157,10 @@ void ls_request_field_done(ls_request *r) {
             each_token(r, value, f->vlen, on_connection_token);
         break;
     case 17:
-        if (ls_name_is(name, 17, "transfer-encoding"))
+        if (ls_name_is(name, 17, "transfer-encoding")) {
+            r->has_te = 1;
             each_token(r, value, f->vlen, on_coding_token);
+        }
         break;
     }
 }

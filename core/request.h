@@ -27,6 +27,9 @@ typedef struct ls_request {
     unsigned unknown_coding : 1; /* Transfer-Encoding named a coding other than chunked */
     unsigned bad_expect : 1;     /* Expect named something other than 100-continue */
     unsigned hosts : 2;          /* Host fields seen, saturating at 2 */
+    unsigned bad_host : 1;       /* a Host value that is not uri-host [ ":" port ] */
+    unsigned bad_field : 1;      /* a field name that is not a token (RFC 9110 5.1) */
+    unsigned has_te : 1;         /* a Transfer-Encoding field was present */
     uint64_t body_received;
 } ls_request;
 

@@ -32,6 +32,8 @@ const ls_setting_def ls_setting_defs[] = {
     {"max_output", LS_SET_BYTES, FIELD(max_output),
      "queued output above which the connection is dropped (64m)"},
     {"max_requests", LS_SET_COUNT, FIELD(max_requests), "requests per connection (1000)"},
+    {"handler_budget", LS_SET_SECONDS, FIELD(handler_budget_ms),
+     "seconds a handler may run without yielding, else 500 or close; 0: no limit (2)"},
 };
 const size_t ls_setting_count = sizeof ls_setting_defs / sizeof ls_setting_defs[0];
 
@@ -52,6 +54,7 @@ void ls_settings_defaults(ls_settings *s) {
     s->high_water = 64 * 1024;
     s->max_output = 64 * 1024 * 1024;
     s->max_requests = 1000;
+    s->handler_budget_ms = 2000;
 }
 
 static int same_name(const char *a, const char *b) {

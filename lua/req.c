@@ -71,6 +71,23 @@ static const char *const cached_fields[] = {"method",  "url",        "path",    
 
 /* Pushes field `name` computed from the live request, or returns 0 if it is not one of the
  * cached fields. */
+/* The path part of a request target: origin-form "/p?q", or absolute-form
+ * "http://host/p?q" (RFC 9112 3.2.2), whose path is "/p" (or "/" when empty). */
+static void split_target(const char *url, size_t len, const char **path, size_t *plen) {
+    const char *end = url + len, *p = url;
+    if (len && url[0] != '/' && url[0] != '*') {
+        const char *colon = memchr(url, ':', len);
+        if (colon && colon + 2 < end && colon[1] == '/' && colon[2] == '/') {
+            p = colon + 3;
+            while (p < end && *p != '/' && *p != '?' && *p != '#')
+                p++;
+        }
+    }
+    const char *qm = memchr(p, '?', (size_t)(end - p));
+    *path = p;
+    *plen = (size_t)((qm ? qm : end) - p);
+}
+
 static int compute_field(lua_State *L, ls_conn *c, const char *name) {
     const ls_request *q = ls_conn_request(c);
     const char *url = ls_request_url(q);
@@ -89,7 +106,13 @@ static int compute_field(lua_State *L, ls_conn *c, const char *name) {
     case 'p':
         if (strcmp(name, "path") != 0)
             return 0;
-        lua_pushlstring(L, url, qm ? (size_t)(qm - url) : q->url_len);
+        const char *path;
+        size_t plen;
+        split_target(url, q->url_len, &path, &plen);
+        if (plen == 0 && path != url)
+            lua_pushliteral(L, "/");
+        else
+            lua_pushlstring(L, path, plen);
         return 1;
     case 'q':
         if (strcmp(name, "query") != 0)

@@ -11,6 +11,30 @@
 
 static ls_lreq *lreq_of(lua_State *co) { return *(ls_lreq **)lua_getextraspace(co); }
 
+/* The handler CPU budget: a count hook on every thread checks a deadline set before each
+ * resume of a handler or call of a listener. One Lua state per process, so it is static. */
+#define BUDGET_HOOK_COUNT 10000
+static uint64_t budget_deadline; /* uv_hrtime() value, 0 when no Lua call is timed */
+static uint64_t budget_ms;
+
+static void budget_hook(lua_State *L, lua_Debug *ar) {
+    (void)ar;
+    if (budget_deadline && uv_hrtime() > budget_deadline) {
+        /* From now on every instruction fails, so a pcall that catches this error cannot
+         * keep the loop going: the next instruction after it fails again. */
+        lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
+        luaL_error(L, "handler ran for over %d ms without yielding: stopped", (int)budget_ms);
+    }
+}
+
+/* Starts timing a Lua call; returns what to restore after it. */
+static uint64_t budget_start(ls_vm *vm) {
+    uint64_t saved = budget_deadline;
+    budget_ms = vm->server ? vm->server->settings.handler_budget_ms : 0;
+    budget_deadline = budget_ms ? uv_hrtime() + budget_ms * 1000000u : 0;
+    return saved;
+}
+
 ls_vm *ls_vm_new(uv_loop_t *loop) {
     ls_vm *vm = calloc(1, sizeof *vm);
     if (!vm)
@@ -24,6 +48,7 @@ ls_vm *ls_vm_new(uv_loop_t *loop) {
     lua_State *L = vm->L;
     *(ls_lreq **)lua_getextraspace(L) = NULL;
     luaL_openlibs(L);
+    lua_sethook(L, budget_hook, LUA_MASKCOUNT, BUDGET_HOOK_COUNT); /* threads inherit it */
     ls_req_open(L);
     ls_res_open(L);
     luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
@@ -164,7 +189,10 @@ static void handler_failed(ls_lreq *r) {
 void ls_vm_resume(ls_vm *vm, lua_State *co, int nargs) {
     ls_lreq *r = lreq_of(co);
     int nres;
+    lua_sethook(co, budget_hook, LUA_MASKCOUNT, BUDGET_HOOK_COUNT);
+    uint64_t saved = budget_start(vm);
     int st = lua_resume(co, vm->L, nargs, &nres);
+    budget_deadline = saved;
     if (st == LUA_YIELD) {
         lua_pop(co, nres);
         return;
@@ -214,7 +242,11 @@ void ls_vm_emit(ls_lreq *r, const char *key, int nargs) {
         lua_rawgeti(L, list, i);
         for (int a = 0; a < nargs; a++)
             lua_pushvalue(L, first + a);
-        if (lua_pcall(L, nargs, 0, -2 - nargs) != LUA_OK) {
+        lua_sethook(L, budget_hook, LUA_MASKCOUNT, BUDGET_HOOK_COUNT);
+        uint64_t saved = budget_start(r->vm);
+        int st = lua_pcall(L, nargs, 0, -2 - nargs);
+        budget_deadline = saved;
+        if (st != LUA_OK) {
             log_error(r, "error in a listener", lua_tostring(L, -1));
             lua_pop(L, 1);
             handler_failed(r);

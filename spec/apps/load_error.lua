@@ -1,0 +1,3 @@
+-- Raises while loading, on line 3.
+local x = 1
+error("load-time failure " .. x)

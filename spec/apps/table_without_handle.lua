@@ -1,0 +1,2 @@
+-- Returns a table without a `handle` function: start-up must fail.
+return { name = "not a handler" }
