@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum { ST_HEAD, ST_ACTIVE, ST_LINGER, ST_CLOSING };
 enum { PAUSE_NONE, PAUSE_HEADERS, PAUSE_MESSAGE };
@@ -399,19 +400,8 @@ static void on_timer(uv_timer_t *t) {
     ls_server_run_pending(s);
 }
 
-void ls_conn_accept(ls_server *s) {
-    ls_conn *c = calloc(1, sizeof *c);
-    if (!c)
-        return;
-    parser_settings_init();
-    c->server = s;
-    uv_tcp_init(s->loop, &c->tcp);
-    c->tcp.data = c;
-    c->handles = 1;
-    if (uv_accept((uv_stream_t *)&s->listener, (uv_stream_t *)&c->tcp) != 0) {
-        uv_close((uv_handle_t *)&c->tcp, (uv_close_cb)free);
-        return;
-    }
+/* Sets up an accepted socket (c->tcp already initialised and connected). */
+static void conn_start(ls_server *s, ls_conn *c) {
     uv_timer_init(s->loop, &c->timer);
     c->timer.data = c;
     c->handles = 2;
@@ -436,6 +426,42 @@ void ls_conn_accept(ls_server *s) {
     ls_server_add(s, c);
     conn_update_reading(c);
     conn_arm(c);
+}
+
+static void free_unstarted(uv_handle_t *h) { free(h->data); }
+
+static ls_conn *conn_new(ls_server *s) {
+    ls_conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    parser_settings_init();
+    c->server = s;
+    uv_tcp_init(s->loop, &c->tcp);
+    c->tcp.data = c;
+    c->handles = 1;
+    return c;
+}
+
+void ls_conn_accept(ls_server *s) {
+    ls_conn *c = conn_new(s);
+    if (!c)
+        return;
+    if (uv_accept((uv_stream_t *)&s->listener, (uv_stream_t *)&c->tcp) != 0) {
+        uv_close((uv_handle_t *)&c->tcp, free_unstarted);
+        return;
+    }
+    conn_start(s, c);
+}
+
+void ls_conn_open_fd(ls_server *s, int fd) {
+    ls_conn *c = conn_new(s);
+    if (!c || uv_tcp_open(&c->tcp, fd) != 0) {
+        close(fd);
+        if (c)
+            uv_close((uv_handle_t *)&c->tcp, free_unstarted);
+        return;
+    }
+    conn_start(s, c);
 }
 
 /* The one way a connection ends. reset: RST instead of FIN (data unsent or unread). */

@@ -55,6 +55,8 @@ const char *ls_strerror(int err);
 
 /* Accepts a connection from the server's listener (called by the server). */
 void ls_conn_accept(ls_server *s);
+/* Serves a socket the server accepted itself. */
+void ls_conn_open_fd(ls_server *s, int fd);
 /* Deferred work: flush output, emit the head, complete the response (called by the server). */
 void ls_conn_advance(ls_conn *c);
 /* Graceful stop: closes idle connections now, lets active ones finish (called by the server). */

@@ -2,8 +2,11 @@
 
 #include "log.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 const char *const ls_close_reason_names[LS_CLOSE_REASONS] = {
     "finish-close", "idle",  "header-timeout", "body-timeout",   "send-timeout",
@@ -59,8 +62,28 @@ int ls_server_listen(ls_server *s, char *addr, size_t addrlen) {
         r = uv_ip4_addr(s->settings.host, s->settings.port, (struct sockaddr_in *)&ss);
     if (r < 0)
         return r;
-    if ((r = uv_tcp_bind(&s->listener, (struct sockaddr *)&ss, 0)) < 0)
+    if (s->reuseport) {
+        /* libuv 1.44 has no flag for SO_REUSEPORT: make the socket here. */
+        int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        int one = 1;
+        if (fd < 0)
+            return uv_translate_sys_error(errno);
+        if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+            setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
+            bind(fd, (struct sockaddr *)&ss,
+                 ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                          : sizeof(struct sockaddr_in)) != 0) {
+            r = uv_translate_sys_error(errno);
+            close(fd);
+            return r;
+        }
+        if ((r = uv_tcp_open(&s->listener, fd)) < 0) {
+            close(fd);
+            return r;
+        }
+    } else if ((r = uv_tcp_bind(&s->listener, (struct sockaddr *)&ss, 0)) < 0) {
         return r;
+    }
     if ((r = uv_listen((uv_stream_t *)&s->listener, 511, on_connection)) < 0)
         return r;
     int len = sizeof ss;
@@ -167,6 +190,14 @@ void ls_server_stop(ls_server *s, uint64_t grace_ms) {
     if (s->stopping)
         return;
     s->stopping = 1;
+    /* Connections the kernel already accepted would be reset by closing the listener: take
+     * them first; they are served, with Connection: close. */
+    uv_os_fd_t lfd;
+    if (uv_fileno((uv_handle_t *)&s->listener, &lfd) == 0) {
+        int fd;
+        while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0)
+            ls_conn_open_fd(s, fd);
+    }
     uv_close((uv_handle_t *)&s->listener, on_handle_closed);
     for (ls_conn *c = s->conns; c;) {
         ls_conn *next = NODE(c)->next;

@@ -45,6 +45,7 @@ struct ls_server {
     size_t nconns;
     int depth;           /* >0 while deferred work runs */
     int stopping;
+    int reuseport;       /* bind with SO_REUSEPORT (workers share the port) */
     int handles_open;
     char *readbuf;       /* shared by all reads that start with no leftover input */
     size_t readbuf_size;

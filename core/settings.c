@@ -34,6 +34,10 @@ const ls_setting_def ls_setting_defs[] = {
     {"max_requests", LS_SET_COUNT, FIELD(max_requests), "requests per connection (1000)"},
     {"handler_budget", LS_SET_SECONDS, FIELD(handler_budget_ms),
      "seconds a handler may run without yielding, else 500 or close; 0: no limit (2)"},
+    {"max_lua_memory", LS_SET_BYTES, FIELD(max_lua_memory),
+     "bytes of Lua memory per process; a handler over it gets 500; 0: no limit (256m)"},
+    {"shutdown_timeout", LS_SET_SECONDS, FIELD(shutdown_timeout_ms),
+     "seconds requests in flight may take to finish on SIGTERM (10)"},
 };
 const size_t ls_setting_count = sizeof ls_setting_defs / sizeof ls_setting_defs[0];
 
@@ -55,6 +59,8 @@ void ls_settings_defaults(ls_settings *s) {
     s->max_output = 64 * 1024 * 1024;
     s->max_requests = 1000;
     s->handler_budget_ms = 2000;
+    s->max_lua_memory = 256 * 1024 * 1024;
+    s->shutdown_timeout_ms = 10000;
 }
 
 static int same_name(const char *a, const char *b) {

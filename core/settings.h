@@ -23,6 +23,8 @@ typedef struct ls_settings {
     size_t max_output;     /* output queued above this: the connection is destroyed */
     uint64_t max_requests; /* per connection */
     uint64_t handler_budget_ms; /* a handler running longer without yielding is stopped */
+    size_t max_lua_memory;      /* bytes of Lua memory per process while handlers run */
+    uint64_t shutdown_timeout_ms; /* in-flight requests may finish within this on SIGTERM */
 } ls_settings;
 
 typedef enum { LS_SET_SECONDS, LS_SET_BYTES, LS_SET_COUNT, LS_SET_PORT, LS_SET_HOST } ls_setting_kind;

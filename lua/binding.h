@@ -49,14 +49,22 @@ struct ls_vm {
     lua_State *L;
     uv_loop_t *loop;
     ls_server *server;
+    struct ls_host *host;
     int handler_ref; /* the app's handler function */
     int app_ref;     /* the value the app returned */
     char app_path[4096];
     struct ls_sleep *sleeps; /* pending lunaserve.sleep timers */
+    size_t mem;              /* bytes the Lua state holds */
+    size_t mem_limit;        /* 0: none; applies while handler code runs */
+    int refs;                /* requests and sleeps still using this state */
+    unsigned retired : 1;    /* replaced by a reload: freed once refs is 0 */
+    ls_vm *next;             /* the host's list of retired states */
 };
 
 /* vm.c */
-ls_vm *ls_vm_new(uv_loop_t *loop);
+ls_vm *ls_vm_new(uv_loop_t *loop, ls_server *server);
+/* One less request or sleep uses vm; a retired vm with none left is handed to the host. */
+void ls_vm_unref(ls_vm *vm);
 void ls_vm_free(ls_vm *vm);
 /* Loads APP (a file, or a directory with init.lua). Returns NULL, or an error message
  * ("file:line: message") that stays valid until the next call. */
@@ -90,6 +98,10 @@ void ls_req_on_body(ls_lreq *r);
 ls_lreq *ls_res_check(lua_State *L, int idx);
 void ls_req_push_new(lua_State *L, ls_lreq *r, int res_idx);
 int ls_on(lua_State *L, ls_lreq *r, int res_idx, const char *side, const char *const events[]);
+
+/* host.c: the app's current Lua state, reloads, and the states still finishing old work */
+typedef struct ls_host ls_host;
+void ls_host_collect_soon(ls_host *h);
 
 /* sleep.c */
 int ls_open_lunaserve(lua_State *L);

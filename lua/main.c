@@ -1,14 +1,17 @@
 /* lunaserve [options] [APP]: loads the app, listens, serves until SIGINT or SIGTERM. */
 #include "binding.h"
 
+#include "host.h"
 #include "log.h"
+#include "master.h"
 
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#define SHUTDOWN_GRACE_MS 10000
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -32,6 +35,9 @@ static void usage(FILE *out) {
                                                     : "N";
         fprintf(out, "  %-20s %-8s %s\n", flag, arg, d->help);
     }
+    fprintf(out, "  %-20s %-8s %s\n", "--workers", "N|auto",
+            "N worker processes under a master (default: one process, no master)");
+    fprintf(out, "  %-20s %-8s %s\n", "--reload", "", "reload the app when a file in its folder changes");
     fprintf(out, "  %-20s %-8s %s\n", "--log-level", "LEVEL", "error, warn, info (default), debug");
     fprintf(out, "  %-20s %-8s %s\n", "--help", "", "this text");
     fprintf(out, "  %-20s %-8s %s\n", "--version", "", "the version");
@@ -46,9 +52,18 @@ typedef struct {
 } cli_setting;
 
 typedef struct {
+    ls_settings settings; /* defaults and $PORT; the app's table and the CLI come later */
+    cli_setting cli[64];
+    size_t ncli;
+    const char *app;
+    int workers; /* 0: one process, no master */
+    int reload;
+} options;
+
+typedef struct {
     uv_signal_t sigint, sigterm;
     ls_server server;
-    ls_vm *vm;
+    ls_host host;
     int signals;
 } app_state;
 
@@ -58,36 +73,110 @@ static void on_signal(uv_signal_t *h, int signum) {
         ls_log(LS_LOG_WARN, "second signal: exiting now");
         exit(130);
     }
-    ls_log(LS_LOG_INFO, "%s: shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
-    ls_server_stop(&st->server, SHUTDOWN_GRACE_MS);
+    LS_LOG(LS_LOG_INFO, "%s: shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    ls_server_stop(&st->server, st->server.settings.shutdown_timeout_ms);
 }
 
 static void on_stopped(void *ctx) {
-    app_state *st = ctx;
-    ls_vm_iface.on_stopped(st->vm);
+    /* the server's app context is the host, which lives inside the state */
+    app_state *st = (app_state *)((char *)ctx - offsetof(app_state, host));
+    ls_host_stop(&st->host);
     uv_close((uv_handle_t *)&st->sigint, NULL);
     uv_close((uv_handle_t *)&st->sigterm, NULL);
 }
 
-/* The server calls the vm; stopping also closes what main owns. */
-static void *fwd_request(void *app, ls_conn *c) {
-    return ls_vm_iface.on_request(((app_state *)app)->vm, c);
+/* Serves the app in this process until a signal stops it. A worker (ready_fd >= 0) shares
+ * its port with SO_REUSEPORT and reports it on ready_fd instead of printing it. */
+static int serve(options *o, int ready_fd, int port) {
+    ls_settings settings = o->settings;
+    uv_loop_t *loop = uv_default_loop();
+    app_state st;
+    memset(&st, 0, sizeof st);
+    const char *err = ls_host_init(&st.host, loop, &st.server, o->app);
+    if (!err)
+        err = ls_vm_app_settings(st.host.current, &settings);
+    if (err) {
+        fprintf(stderr, "lunaserve: %s\n", err);
+        ls_host_free(&st.host);
+        return 1;
+    }
+    for (size_t i = 0; i < o->ncli; i++)
+        ls_setting_set(&settings, o->cli[i].def, o->cli[i].value);
+    if (port >= 0)
+        settings.port = port;
+
+    static ls_app_iface iface;
+    iface = ls_vm_iface;
+    iface.on_request = ls_host_on_request;
+    iface.on_stopped = on_stopped;
+    if (ls_server_init(&st.server, loop, &settings, &iface, &st.host) != 0) {
+        fprintf(stderr, "lunaserve: out of memory\n");
+        return 1;
+    }
+    st.server.reuseport = ready_fd >= 0;
+    char addr[128];
+    int r = ls_server_listen(&st.server, addr, sizeof addr);
+    if (r < 0) {
+        fprintf(stderr, "lunaserve: cannot listen on %s:%d: %s\n", settings.host, settings.port,
+                uv_strerror(r));
+        return 1;
+    }
+    ls_host_watch(&st.host, 1, o->reload);
+    uv_signal_init(loop, &st.sigint);
+    uv_signal_init(loop, &st.sigterm);
+    st.sigint.data = st.sigterm.data = &st;
+    uv_signal_start(&st.sigint, on_signal, SIGINT);
+    uv_signal_start(&st.sigterm, on_signal, SIGTERM);
+
+    if (ready_fd >= 0) {
+        char line[32];
+        int n = snprintf(line, sizeof line, "%d\n", atoi(strrchr(addr, ':') + 1));
+        if (write(ready_fd, line, (size_t)n) != n)
+            return 1;
+        close(ready_fd);
+    } else {
+        printf("lunaserve listening on http://%s/\n", addr);
+        fflush(stdout);
+    }
+    uv_run(loop, UV_RUN_DEFAULT);
+
+    LS_LOG(LS_LOG_DEBUG, "served %llu requests, %lu reload(s)",
+           (unsigned long long)st.server.requests, st.host.reloads);
+    for (int i = 0; i < LS_CLOSE_REASONS; i++)
+        if (st.server.closes[i])
+            LS_LOG(LS_LOG_DEBUG, "closed %s: %llu", ls_close_reason_names[i],
+                   (unsigned long long)st.server.closes[i]);
+    ls_host_free(&st.host);
+    ls_server_free(&st.server);
+    if (uv_loop_close(loop) != 0)
+        ls_log(LS_LOG_WARN, "event loop closed with handles still open");
+    return 0;
+}
+
+static int worker_main(void *ctx, int ready_fd, int port) { return serve(ctx, ready_fd, port); }
+
+static void master_ready(void *ctx, int port) {
+    options *o = ctx;
+    ls_settings s = o->settings;
+    for (size_t i = 0; i < o->ncli; i++)
+        ls_setting_set(&s, o->cli[i].def, o->cli[i].value);
+    int v6 = strchr(s.host, ':') != NULL;
+    printf("lunaserve listening on http://%s%s%s:%d/ (%d workers)\n", v6 ? "[" : "", s.host,
+           v6 ? "]" : "", port, o->workers);
+    fflush(stdout);
 }
 
 int main(int argc, char **argv) {
-    ls_settings settings;
-    ls_settings_defaults(&settings);
+    static options o;
+    ls_settings_defaults(&o.settings);
     const char *env_port = getenv("PORT");
     if (env_port && *env_port) {
-        const char *msg = ls_setting_set(&settings, ls_setting_find("port"), env_port);
+        const char *msg = ls_setting_set(&o.settings, ls_setting_find("port"), env_port);
         if (msg) {
             fprintf(stderr, "lunaserve: PORT=%s: %s\n", env_port, msg);
             return 2;
         }
     }
-    cli_setting cli[64];
-    size_t ncli = 0;
-    const char *app = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -97,6 +186,10 @@ int main(int argc, char **argv) {
         if (strcmp(a, "--version") == 0) {
             printf("lunaserve %s (%s, libuv %s)\n", LS_VERSION, LUA_RELEASE, uv_version_string());
             return 0;
+        }
+        if (strcmp(a, "--reload") == 0) {
+            o.reload = 1;
+            continue;
         }
         if (strncmp(a, "--", 2) == 0 && a[2]) {
             char name[64];
@@ -122,85 +215,47 @@ int main(int argc, char **argv) {
                 ls_log_threshold = (ls_log_level)level;
                 continue;
             }
+            if (strcmp(name, "workers") == 0) {
+                char *end;
+                long w = strcmp(value, "auto") == 0 ? sysconf(_SC_NPROCESSORS_ONLN)
+                                                    : strtol(value, &end, 10);
+                if (strcmp(value, "auto") != 0 && (*end || end == value))
+                    w = 0;
+                if (w < 1 || w > 256) {
+                    fprintf(stderr, "lunaserve: --workers: expected 1 to 256, or auto\n");
+                    return 2;
+                }
+                o.workers = (int)w;
+                continue;
+            }
             const ls_setting_def *def = ls_setting_find(name);
             if (!def) {
                 fprintf(stderr, "lunaserve: unknown option --%s (see --help)\n", name);
                 return 2;
             }
-            ls_settings scratch = settings;
+            ls_settings scratch = o.settings;
             const char *msg = ls_setting_set(&scratch, def, value);
             if (msg) {
                 fprintf(stderr, "lunaserve: --%s %s: %s\n", name, value, msg);
                 return 2;
             }
-            if (ncli < sizeof cli / sizeof cli[0])
-                cli[ncli++] = (cli_setting){def, value};
+            if (o.ncli < sizeof o.cli / sizeof o.cli[0])
+                o.cli[o.ncli++] = (cli_setting){def, value};
             continue;
         }
-        if (app) {
+        if (o.app) {
             fprintf(stderr, "lunaserve: more than one APP given (see --help)\n");
             return 2;
         }
-        app = a;
+        o.app = a;
     }
-    if (!app)
-        app = LS_DEFAULT_APP;
-
+    if (!o.app)
+        o.app = LS_DEFAULT_APP;
     signal(SIGPIPE, SIG_IGN);
-    uv_loop_t *loop = uv_default_loop();
-    app_state st = {0};
-    st.vm = ls_vm_new(loop);
-    if (!st.vm) {
-        fprintf(stderr, "lunaserve: cannot create a Lua state\n");
-        return 1;
-    }
-    const char *err = ls_vm_load(st.vm, app);
-    if (!err)
-        err = ls_vm_app_settings(st.vm, &settings);
-    if (err) {
-        fprintf(stderr, "lunaserve: %s\n", err);
-        ls_vm_free(st.vm);
-        return 1;
-    }
-    for (size_t i = 0; i < ncli; i++)
-        ls_setting_set(&settings, cli[i].def, cli[i].value);
-
-    static ls_app_iface iface;
-    iface = ls_vm_iface;
-    iface.on_request = fwd_request;
-    iface.on_stopped = on_stopped;
-    /* The other callbacks take the request handle, which the vm made. */
-    if (ls_server_init(&st.server, loop, &settings, &iface, &st) != 0) {
-        fprintf(stderr, "lunaserve: out of memory\n");
-        return 1;
-    }
-    st.vm->server = &st.server;
-    char addr[128];
-    int r = ls_server_listen(&st.server, addr, sizeof addr);
-    if (r < 0) {
-        fprintf(stderr, "lunaserve: cannot listen on %s:%d: %s\n", settings.host, settings.port,
-                uv_strerror(r));
-        return 1;
-    }
-    uv_signal_init(loop, &st.sigint);
-    uv_signal_init(loop, &st.sigterm);
-    st.sigint.data = st.sigterm.data = &st;
-    uv_signal_start(&st.sigint, on_signal, SIGINT);
-    uv_signal_start(&st.sigterm, on_signal, SIGTERM);
-
-    printf("lunaserve listening on http://%s/\n", addr);
-    fflush(stdout);
-    uv_run(loop, UV_RUN_DEFAULT);
-
-    LS_LOG(LS_LOG_DEBUG, "served %llu requests", (unsigned long long)st.server.requests);
-    for (int i = 0; i < LS_CLOSE_REASONS; i++)
-        if (st.server.closes[i])
-            LS_LOG(LS_LOG_DEBUG, "closed %s: %llu", ls_close_reason_names[i],
-                   (unsigned long long)st.server.closes[i]);
-    ls_vm_free(st.vm);
-    ls_server_free(&st.server);
-    int rc = uv_loop_close(loop);
-    if (rc != 0)
-        ls_log(LS_LOG_WARN, "event loop closed with handles still open");
-    return 0;
+    if (!o.workers)
+        return serve(&o, -1, -1);
+    ls_master_opts m = {
+        .workers = o.workers, .port = -1, .worker_main = worker_main, .on_ready = master_ready,
+        .ctx = &o};
+    return ls_master_run(&m);
 }

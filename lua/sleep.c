@@ -22,7 +22,12 @@ static void unlink_sleep(ls_sleep *s) {
     s->prev = s->next = NULL;
 }
 
-static void on_sleep_closed(uv_handle_t *h) { free(h->data); }
+static void on_sleep_closed(uv_handle_t *h) {
+    ls_sleep *s = h->data;
+    ls_vm *vm = s->vm;
+    free(s);
+    ls_vm_unref(vm);
+}
 
 static void on_sleep_done(uv_timer_t *t) {
     ls_sleep *s = t->data;
@@ -49,6 +54,7 @@ static int l_sleep(lua_State *L) {
     if (!s)
         return luaL_error(L, "out of memory");
     s->vm = vm;
+    vm->refs++;
     s->co = L;
     lua_pushthread(L);
     s->co_ref = luaL_ref(L, LUA_REGISTRYINDEX);

@@ -16,6 +16,7 @@ static ls_lreq *lreq_of(lua_State *co) { return *(ls_lreq **)lua_getextraspace(c
 #define BUDGET_HOOK_COUNT 10000
 static uint64_t budget_deadline; /* uv_hrtime() value, 0 when no Lua call is timed */
 static uint64_t budget_ms;
+static int handler_depth; /* >0 while handler or listener code runs */
 
 static void budget_hook(lua_State *L, lua_Debug *ar) {
     (void)ar;
@@ -30,17 +31,47 @@ static void budget_hook(lua_State *L, lua_Debug *ar) {
 /* Starts timing a Lua call; returns what to restore after it. */
 static uint64_t budget_start(ls_vm *vm) {
     uint64_t saved = budget_deadline;
+    handler_depth++;
     budget_ms = vm->server ? vm->server->settings.handler_budget_ms : 0;
+    vm->mem_limit = vm->server ? vm->server->settings.max_lua_memory : 0;
     budget_deadline = budget_ms ? uv_hrtime() + budget_ms * 1000000u : 0;
     return saved;
 }
 
-ls_vm *ls_vm_new(uv_loop_t *loop) {
+static void budget_end(uint64_t saved) {
+    budget_deadline = saved;
+    handler_depth--;
+}
+
+/* The Lua allocator: counts the state's memory and, while handler code runs, refuses to
+ * grow it past the limit (the handler then gets a memory error, hence a 500). Outside
+ * handler code (the binding's own glue) it never refuses, so C never meets an unprotected
+ * memory error. */
+static void *vm_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+    ls_vm *vm = ud;
+    if (!ptr)
+        osize = 0;
+    if (nsize == 0) {
+        free(ptr);
+        vm->mem -= osize;
+        return NULL;
+    }
+    if (nsize > osize && vm->mem_limit && handler_depth &&
+        vm->mem + (nsize - osize) > vm->mem_limit)
+        return NULL;
+    void *p = realloc(ptr, nsize);
+    if (p)
+        vm->mem = vm->mem - osize + nsize;
+    return p;
+}
+
+ls_vm *ls_vm_new(uv_loop_t *loop, ls_server *server) {
     ls_vm *vm = calloc(1, sizeof *vm);
     if (!vm)
         return NULL;
     vm->loop = loop;
-    vm->L = luaL_newstate();
+    vm->server = server;
+    vm->L = lua_newstate(vm_alloc, vm);
     if (!vm->L) {
         free(vm);
         return NULL;
@@ -65,6 +96,11 @@ void ls_vm_free(ls_vm *vm) {
         return;
     lua_close(vm->L);
     free(vm);
+}
+
+void ls_vm_unref(ls_vm *vm) {
+    if (--vm->refs == 0 && vm->retired && vm->host)
+        ls_host_collect_soon(vm->host);
 }
 
 static int is_dir(const char *path) {
@@ -192,7 +228,7 @@ void ls_vm_resume(ls_vm *vm, lua_State *co, int nargs) {
     lua_sethook(co, budget_hook, LUA_MASKCOUNT, BUDGET_HOOK_COUNT);
     uint64_t saved = budget_start(vm);
     int st = lua_resume(co, vm->L, nargs, &nres);
-    budget_deadline = saved;
+    budget_end(saved);
     if (st == LUA_YIELD) {
         lua_pop(co, nres);
         return;
@@ -219,6 +255,7 @@ void ls_vm_release(ls_lreq *r) {
         return;
     luaL_unref(r->vm->L, LUA_REGISTRYINDEX, r->self_ref);
     r->self_ref = LUA_NOREF;
+    ls_vm_unref(r->vm);
 }
 
 void ls_vm_emit(ls_lreq *r, const char *key, int nargs) {
@@ -245,7 +282,7 @@ void ls_vm_emit(ls_lreq *r, const char *key, int nargs) {
         lua_sethook(L, budget_hook, LUA_MASKCOUNT, BUDGET_HOOK_COUNT);
         uint64_t saved = budget_start(r->vm);
         int st = lua_pcall(L, nargs, 0, -2 - nargs);
-        budget_deadline = saved;
+        budget_end(saved);
         if (st != LUA_OK) {
             log_error(r, "error in a listener", lua_tostring(L, -1));
             lua_pop(L, 1);
@@ -303,20 +340,40 @@ static void push_true(lua_State *co, ls_lreq *r) {
 
 /* ------------------------------------------------------------------ core callbacks */
 
+/* Makes the coroutine and the req/res pair for a request (in protected mode: it allocates).
+ * Stack in: conn (light userdata); out: the coroutine, ready with handler, req, res. */
+static int new_request(lua_State *L) {
+    ls_vm *vm = lua_touserdata(L, lua_upvalueindex(1));
+    ls_conn *c = lua_touserdata(L, 1);
+    lua_State *co = lua_newthread(L);
+    ls_lreq *r = ls_res_new(L, vm, c); /* co, res */
+    r->co = co;
+    *(ls_lreq **)lua_getextraspace(co) = r;
+    lua_rawgeti(co, LUA_REGISTRYINDEX, vm->handler_ref);
+    lua_pushvalue(L, -1);
+    lua_xmove(L, co, 1);                 /* handler, res */
+    lua_getiuservalue(co, -1, SLOT_REQ); /* handler, res, req */
+    lua_insert(co, -2);                  /* handler, req, res */
+    return 2;
+}
+
 static void *vm_on_request(void *app, ls_conn *c) {
     ls_vm *vm = app;
     lua_State *L = vm->L;
-    lua_State *co = lua_newthread(L);
-    int co_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    ls_lreq *r = ls_res_new(L, vm, c); /* res */
-    r->co = co;
-    r->co_ref = co_ref;
+    lua_pushlightuserdata(L, vm);
+    lua_pushcclosure(L, new_request, 1);
+    lua_pushlightuserdata(L, c);
+    if (lua_pcall(L, 1, 2, 0) != LUA_OK) {
+        ls_log(LS_LOG_ERROR, "cannot start a handler: %s", lua_tostring(L, -1));
+        lua_pop(L, 1);
+        ls_conn_respond_error(c, 500);
+        return NULL;
+    }
+    ls_lreq *r = lua_touserdata(L, -1);
     r->self_ref = luaL_ref(L, LUA_REGISTRYINDEX); /* pops res */
-    *(ls_lreq **)lua_getextraspace(co) = r;
-    lua_rawgeti(co, LUA_REGISTRYINDEX, vm->handler_ref);
-    lua_rawgeti(co, LUA_REGISTRYINDEX, r->self_ref);
-    lua_getiuservalue(co, -1, SLOT_REQ); /* handler, res, req */
-    lua_insert(co, -2);                /* handler, req, res */
+    lua_State *co = lua_tothread(L, -1);
+    r->co_ref = luaL_ref(L, LUA_REGISTRYINDEX);   /* pops the coroutine */
+    vm->refs++;
     ls_vm_resume(vm, co, 2);
     return r;
 }

@@ -1,0 +1,170 @@
+/* The app's host: which Lua state serves new requests, and hot reload.
+ *
+ * A reload loads the app into a fresh Lua state. If that fails (syntax error, error at load,
+ * no handler), the error is logged with file and line and the current state keeps serving.
+ * Otherwise new requests, including the next request of a keep-alive connection, go to the
+ * new state, while requests in flight finish on the state they started with; that state is
+ * retired and freed once no request or sleep uses it any more. */
+#include "host.h"
+
+#include "log.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define RELOAD_DEBOUNCE_MS 30
+
+static void on_collect(uv_timer_t *t) {
+    ls_host *h = t->data;
+    for (ls_vm **p = &h->retired; *p;) {
+        ls_vm *vm = *p;
+        if (vm->refs == 0) {
+            *p = vm->next;
+            ls_vm_free(vm);
+            LS_LOG(LS_LOG_DEBUG, "a retired Lua state was freed");
+        } else {
+            p = &vm->next;
+        }
+    }
+}
+
+void ls_host_collect_soon(ls_host *h) {
+    if (!h->closing)
+        uv_timer_start(&h->collect, on_collect, 0, 0);
+}
+
+/* Loads the app into a new state; returns it, or NULL with the message in *err. */
+static ls_vm *load(ls_host *h, const char **err) {
+    ls_vm *vm = ls_vm_new(h->loop, h->server);
+    if (!vm) {
+        *err = "cannot create a Lua state";
+        return NULL;
+    }
+    vm->host = h;
+    *err = ls_vm_load(vm, h->app);
+    if (*err) {
+        ls_vm_free(vm);
+        return NULL;
+    }
+    return vm;
+}
+
+const char *ls_host_init(ls_host *h, uv_loop_t *loop, ls_server *server, const char *app) {
+    memset(h, 0, sizeof *h);
+    h->loop = loop;
+    h->server = server;
+    snprintf(h->app, sizeof h->app, "%s", app);
+    const char *err;
+    h->current = load(h, &err);
+    if (!h->current)
+        return err;
+    uv_timer_init(loop, &h->collect);
+    h->collect.data = h;
+    uv_timer_init(loop, &h->debounce);
+    h->debounce.data = h;
+    uv_signal_init(loop, &h->sighup);
+    h->sighup.data = h;
+    h->handles = 3;
+    return NULL;
+}
+
+int ls_host_reload(ls_host *h) {
+    const char *err;
+    ls_vm *vm = load(h, &err);
+    h->reloads++;
+    if (!vm) {
+        ls_log(LS_LOG_ERROR, "reload failed, still serving the previous code: %s", err);
+        return -1;
+    }
+    ls_vm *old = h->current;
+    old->retired = 1;
+    old->next = h->retired;
+    h->retired = old;
+    h->current = vm;
+    ls_log(LS_LOG_INFO, "reloaded %s", h->app);
+    if (old->refs == 0)
+        ls_host_collect_soon(h);
+    return 0;
+}
+
+static void on_sighup(uv_signal_t *s, int signum) {
+    (void)signum;
+    ls_host_reload(s->data);
+}
+
+static void on_debounced(uv_timer_t *t) { ls_host_reload(t->data); }
+
+static void on_change(uv_fs_event_t *w, const char *file, int events, int status) {
+    (void)events;
+    ls_host *h = w->data;
+    if (status < 0)
+        return;
+    /* Only code counts (a log file written next to the app must not cause reloads), and
+     * editors save in several steps (temp file, rename): reload once they settle. */
+    size_t n = file ? strlen(file) : 0;
+    if (n < 5 || file[0] == '.' || strcmp(file + n - 4, ".lua") != 0)
+        return;
+    uv_timer_start(&h->debounce, on_debounced, RELOAD_DEBOUNCE_MS, 0);
+}
+
+static int is_dir(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int ls_host_watch(ls_host *h, int sighup, int files) {
+    if (sighup)
+        uv_signal_start(&h->sighup, on_sighup, SIGHUP);
+    if (!files)
+        return 0;
+    char dir[4096];
+    if (is_dir(h->app)) {
+        snprintf(dir, sizeof dir, "%s", h->app);
+    } else {
+        const char *slash = strrchr(h->app, '/');
+        if (slash)
+            snprintf(dir, sizeof dir, "%.*s", (int)(slash - h->app), h->app);
+        else
+            snprintf(dir, sizeof dir, ".");
+    }
+    uv_fs_event_init(h->loop, &h->watcher);
+    h->watcher.data = h;
+    h->handles++;
+    h->watching = 1;
+    return uv_fs_event_start(&h->watcher, on_change, dir, 0);
+}
+
+void *ls_host_on_request(void *app, ls_conn *c) {
+    ls_host *h = app;
+    return ls_vm_iface.on_request(h->current, c);
+}
+
+static void on_closed(uv_handle_t *handle) {
+    ls_host *h = handle->data;
+    h->handles--;
+}
+
+void ls_host_stop(ls_host *h) {
+    if (h->closing)
+        return;
+    h->closing = 1;
+    ls_sleep_close_all(h->current);
+    for (ls_vm *vm = h->retired; vm; vm = vm->next)
+        ls_sleep_close_all(vm);
+    uv_close((uv_handle_t *)&h->collect, on_closed);
+    uv_close((uv_handle_t *)&h->debounce, on_closed);
+    uv_close((uv_handle_t *)&h->sighup, on_closed);
+    if (h->watching)
+        uv_close((uv_handle_t *)&h->watcher, on_closed);
+}
+
+void ls_host_free(ls_host *h) {
+    ls_vm_free(h->current);
+    h->current = NULL;
+    while (h->retired) {
+        ls_vm *vm = h->retired;
+        h->retired = vm->next;
+        ls_vm_free(vm);
+    }
+}

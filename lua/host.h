@@ -1,0 +1,37 @@
+/* The app's host: the Lua state that serves new requests, reloads on SIGHUP or on file
+ * changes, and the retired states that finish the requests they started. */
+#ifndef LS_HOST_H
+#define LS_HOST_H
+
+#include "binding.h"
+
+struct ls_host {
+    uv_loop_t *loop;
+    ls_server *server;
+    char app[4096];
+    ls_vm *current;
+    ls_vm *retired; /* linked through vm->next */
+    uv_timer_t collect;  /* frees retired states outside their own callbacks */
+    uv_timer_t debounce; /* file changes settle before a reload */
+    uv_signal_t sighup;
+    uv_fs_event_t watcher;
+    int watching;
+    int closing;
+    int handles;
+    unsigned long reloads;
+};
+
+/* Loads APP; returns NULL, or the error ("file:line: message") and nothing to free. */
+const char *ls_host_init(ls_host *h, uv_loop_t *loop, ls_server *server, const char *app);
+/* Reload on SIGHUP (sighup) and/or when a file in the app's folder changes (files). */
+int ls_host_watch(ls_host *h, int sighup, int files);
+/* Loads the app anew; 0, or -1 (logged) when the old code keeps serving. */
+int ls_host_reload(ls_host *h);
+/* The server's on_request: the current state takes the request. */
+void *ls_host_on_request(void *app, ls_conn *c);
+/* Closes the host's handles and every pending sleep (the server has stopped). */
+void ls_host_stop(ls_host *h);
+/* Frees every Lua state, after the loop has ended. */
+void ls_host_free(ls_host *h);
+
+#endif
