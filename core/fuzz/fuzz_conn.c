@@ -99,13 +99,23 @@ static void setup(void) {
 }
 
 static int client(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
-        abort();
-    fcntl(fd, F_SETFL, O_NONBLOCK);
-    return fd;
+    for (int tries = 0; tries < 100; tries++) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        /* Closed with a reset at the end: no TIME_WAIT, so millions of runs do not use up
+         * the loopback's ephemeral ports. */
+        struct linger lg = {1, 0};
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+            fcntl(fd, F_SETFL, O_NONBLOCK);
+            return fd;
+        }
+        close(fd);
+        uv_run(&loop, UV_RUN_NOWAIT);
+    }
+    fprintf(stderr, "cannot connect to the server: %s\n", strerror(errno));
+    abort();
 }
 
 /* Reads what the server sent; 1 once it closed. */
