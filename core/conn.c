@@ -40,8 +40,10 @@ struct ls_conn {
     uint64_t requests;
     uint64_t head_deadline;
     size_t head_bytes;      /* raw bytes of the request head so far */
+    uint64_t wire_bytes;    /* bytes the kernel took on this connection */
+    uint64_t head_wire_mark; /* wire_bytes beyond which the current head is on the wire */
     const char *head_mark;  /* where this execute's head bytes start */
-    const char *exec_end;   /* the end of the input llhttp is executing */
+    const char *exec_start, *exec_end; /* the input llhttp is executing */
     uint64_t linger_deadline;
     int handles;
     ls_close_reason close_reason;
@@ -60,6 +62,8 @@ struct ls_conn {
     unsigned shutdown_sent : 1;
     unsigned in_head : 1;        /* between a request's first method byte and its head's end */
     unsigned crlf_check : 2;     /* bytes of the CRLF after chunk data still to verify */
+    unsigned value_at_end : 1;   /* the last field value piece ended with the input */
+    unsigned truncated : 1;      /* the response cannot be completed: close after the flush */
     unsigned read_progress : 1;  /* bytes arrived since the timer was armed */
     unsigned write_progress : 1; /* the kernel took bytes since the timer was armed */
     unsigned timer_kind : 3;
@@ -86,6 +90,7 @@ static void conn_input(ls_conn *c, const char *data, size_t len, int from_in);
 static void conn_arm(ls_conn *c);
 static void conn_update_reading(ls_conn *c);
 static void conn_fail(ls_conn *c, int status, ls_close_reason why);
+static void conn_linger(ls_conn *c, ls_close_reason why);
 static void on_write(uv_write_t *w, int status);
 
 static inline uint64_t now_ms(const ls_conn *c) { return uv_now(c->server->loop); }
@@ -152,6 +157,14 @@ static int on_header_field(llhttp_t *p, const char *at, size_t len) {
 
 static int on_header_value(llhttp_t *p, const char *at, size_t len) {
     ls_conn *c = p->data;
+    /* llhttp hands a value over in two pieces only when the input ended between them, or
+     * when an obs-fold (CRLF then SP/HTAB) sat between them: the second is refused with 400
+     * (RFC 9112 5.2 lets a server reject it). */
+    if (c->req.last == 2 && !(c->value_at_end && at == c->exec_start)) {
+        c->error_status = 400;
+        return HPE_USER;
+    }
+    c->value_at_end = at + len == c->exec_end;
     if (ls_request_feed(&c->req, 2, at, len) < 0)
         return HPE_USER;
     return head_check(c);
@@ -333,7 +346,7 @@ static void on_eof(ls_conn *c) {
         }
         break;
     case ST_LINGER:
-        conn_close(c, LS_CLOSE_FINISH, 0);
+        conn_close(c, c->close_reason, 0);
         break;
     }
 }
@@ -379,8 +392,8 @@ static void on_timer(uv_timer_t *t) {
             conn_close(c, LS_CLOSE_BODY_TIMEOUT, 1);
         else if (c->head_started || c->in_len)
             conn_fail(c, 408, LS_CLOSE_HEADER_TIMEOUT);
-        else
-            conn_close(c, c->requests ? LS_CLOSE_IDLE : LS_CLOSE_HEADER_TIMEOUT, 0);
+        else /* FIN, then lingering: a request that crosses it is dropped, not reset */
+            conn_linger(c, c->requests ? LS_CLOSE_IDLE : LS_CLOSE_HEADER_TIMEOUT);
         break;
     case ST_ACTIVE:
         if (c->out.bytes || c->inflight) {
@@ -394,7 +407,7 @@ static void on_timer(uv_timer_t *t) {
         }
         break;
     case ST_LINGER:
-        conn_close(c, LS_CLOSE_FINISH, 0);
+        conn_close(c, c->close_reason, 0);
         break;
     }
     ls_server_run_pending(s);
@@ -569,7 +582,7 @@ static void dispatch(ls_conn *c) {
     c->state = ST_ACTIVE;
     c->head_started = 0;
     c->msg_complete = 0;
-    c->want_drain = c->end_queued = c->keepalive_final = 0;
+    c->want_drain = c->end_queued = c->keepalive_final = c->truncated = 0;
     c->need_continue = c->req.expect_continue;
     c->body_len = 0;
     const ls_request *r = &c->req;
@@ -623,6 +636,7 @@ static void conn_input(ls_conn *c, const char *data, size_t len, int from_in) {
         }
         if (c->in_head)
             c->head_mark = data;
+        c->exec_start = data;
         c->exec_end = data + len;
         llhttp_errno_t err = llhttp_execute(&c->parser, data, len);
         const char *stop = err == HPE_OK ? data + len : llhttp_get_error_pos(&c->parser);
@@ -685,9 +699,14 @@ static int queue_bytes(ls_conn *c, ls_outq *q, const char *data, size_t len, ls_
 }
 
 static int queue_chunk_header(ls_conn *c, size_t len) {
-    char line[24];
-    int n = snprintf(line, sizeof line, "%zx\r\n", len);
-    return ls_outq_append(&c->out, line, (size_t)n) < 0 ? LS_ENOMEM : LS_OK;
+    char line[24], *p = line + sizeof line;
+    *--p = '\n';
+    *--p = '\r';
+    do
+        *--p = "0123456789abcdef"[len & 15];
+    while (len >>= 4);
+    size_t n = (size_t)(line + sizeof line - p);
+    return ls_outq_append(&c->out, p, n) < 0 ? LS_ENOMEM : LS_OK;
 }
 
 /* Queues the end of the body, once, after the head. */
@@ -777,6 +796,7 @@ static void emit_head(ls_conn *c) {
     }
     /* An unanswered 100-continue: the client may still send the body; don't ask for it. */
     c->need_continue = 0;
+    c->head_wire_mark = c->wire_bytes + c->out.bytes;
     ls_outq_append(&c->out, buf, n);
     if (buf != stack)
         free(buf);
@@ -803,6 +823,7 @@ static void conn_flush(ls_conn *c) {
     int r = uv_try_write((uv_stream_t *)&c->tcp, bufs, (unsigned)n);
     if (r > 0) {
         ls_outq_consume(&c->out, (size_t)r);
+        c->wire_bytes += (uint64_t)r;
         c->write_progress = 1;
     }
     else if (r < 0 && r != UV_EAGAIN) {
@@ -833,6 +854,7 @@ static void on_write(uv_write_t *w, int status) {
         conn_close(c, LS_CLOSE_PEER, 1);
     } else {
         ls_outq_consume(&c->out, n);
+        c->wire_bytes += n;
         c->write_progress = 1;
         ls_conn_advance(c);
     }
@@ -848,9 +870,10 @@ static void on_shutdown(uv_shutdown_t *req, int status) {
 /* The response is over and the connection ends: FIN after the last byte, then read and
  * throw away what the client still sends, within the lingering bounds, so that the client
  * can read the whole response before anything could reset the connection. */
-static void conn_linger(ls_conn *c) {
+static void conn_linger(ls_conn *c, ls_close_reason why) {
+    c->close_reason = why;
     if (c->peer_eof) {
-        conn_close(c, LS_CLOSE_FINISH, 0);
+        conn_close(c, why, 0);
         return;
     }
     c->state = ST_LINGER;
@@ -859,7 +882,7 @@ static void conn_linger(ls_conn *c) {
     c->body_len = 0;
     c->sreq.data = c;
     if (uv_shutdown(&c->sreq, (uv_stream_t *)&c->tcp, on_shutdown) < 0) {
-        conn_close(c, LS_CLOSE_FINISH, 0);
+        conn_close(c, why, 0);
         return;
     }
     c->shutdown_sent = 1;
@@ -876,13 +899,16 @@ static void response_done(ls_conn *c) {
     int keep = c->keepalive_final && !c->peer_eof && !s->stopping;
     if (keep && unread_body_over_limit(c))
         keep = 0;
-    if (ud)
-        s->app->on_finish(ud);
+    if (ud) {
+        if (c->truncated)
+            s->app->on_abort(ud);
+        else
+            s->app->on_finish(ud);
+    }
     if (c->state != ST_ACTIVE)
         return; /* closed meanwhile */
-    if (!keep) {
-        c->close_reason = LS_CLOSE_FINISH;
-        conn_linger(c);
+    if (!keep || c->truncated) {
+        conn_linger(c, LS_CLOSE_FINISH);
         return;
     }
     c->state = ST_HEAD;
@@ -978,17 +1004,31 @@ static void conn_fail(ls_conn *c, int status, ls_close_reason why) {
 void ls_conn_respond_error(ls_conn *c, int status) {
     if (!usable(c) || c->res.ended)
         return;
-    if (c->res.head_sent || c->out.bytes || c->inflight) {
-        ls_conn_destroy(c);
-        return;
+    int keep = c->res.keepalive && !c->res.user_close;
+    if (c->res.head_sent) {
+        if (c->inflight || c->wire_bytes > c->head_wire_mark) {
+            /* Part of the response is out: what is queued still goes, then a FIN. The client
+             * sees the body end early (no last chunk, or fewer bytes than announced). */
+            c->truncated = 1;
+            c->res.ended = 1;
+            c->end_queued = 1;
+            c->keepalive_final = 0;
+            ls_server_defer(c->server, c);
+            return;
+        }
+        /* The head is queued but nothing reached the wire: it can still be a 500, though
+         * the handler's state is unknown, so the connection ends after it. */
+        ls_outq_clear(&c->out);
+        keep = 0;
     }
-    ls_response_reset(&c->res, c->res.keepalive && !c->res.user_close);
+    ls_response_reset(&c->res, keep);
+    c->end_queued = 0;
     error_response(c, status);
 }
 
 void ls_conn_stop(ls_conn *c) {
     if (c->state == ST_HEAD && !c->head_started && !c->discarding && !c->in_len)
-        conn_close(c, LS_CLOSE_SHUTDOWN, 0);
+        conn_close(c, LS_CLOSE_SHUTDOWN, 0); /* exit is not delayed by lingering */
 }
 
 /* ---------------------------------------------------------------- application API */

@@ -166,9 +166,11 @@ static void put(writer *w, const char *s, size_t n) {
 #define PUTS(w, lit) put(w, lit, sizeof(lit) - 1)
 
 static void put_u64(writer *w, uint64_t v) {
-    char tmp[24];
-    int n = snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)v);
-    put(w, tmp, (size_t)n);
+    char tmp[24], *p = tmp + sizeof tmp;
+    do
+        *--p = (char)('0' + v % 10);
+    while (v /= 10);
+    put(w, p, (size_t)(tmp + sizeof tmp - p));
 }
 
 size_t ls_head_serialize(const ls_head *h, char *out, size_t cap) {

@@ -59,6 +59,9 @@ struct ls_vm {
     int refs;                /* requests and sleeps still using this state */
     unsigned retired : 1;    /* replaced by a reload: freed once refs is 0 */
     ls_vm *next;             /* the host's list of retired states */
+    int new_request_ref;     /* the closure that makes a request's coroutine and objects */
+    int spare[64];           /* registry refs of finished handler coroutines, for reuse */
+    int nspare;
 };
 
 /* vm.c */
@@ -89,14 +92,14 @@ void ls_vm_release(ls_lreq *r);
 /* req.c / res.c */
 void ls_req_open(lua_State *L);
 void ls_res_open(lua_State *L);
-/* Pushes a new res userdata (with its req) for a request on conn; returns its ls_lreq. */
-ls_lreq *ls_res_new(lua_State *L, ls_vm *vm, ls_conn *conn);
+/* Pushes a new res userdata (with its req) for a request on conn; returns its ls_lreq.
+ * res_mt and req_mt are stack indices of the two metatables. */
+ls_lreq *ls_res_new(lua_State *L, ls_vm *vm, ls_conn *conn, int res_mt, int req_mt);
 /* Copies what req's fields need into the cache, before the connection moves on. */
 void ls_req_snapshot(lua_State *L, ls_lreq *r, int res_index);
 /* Wakes a coroutine blocked in req:read()/req:body() or feeds 'data' listeners. */
 void ls_req_on_body(ls_lreq *r);
-ls_lreq *ls_res_check(lua_State *L, int idx);
-void ls_req_push_new(lua_State *L, ls_lreq *r, int res_idx);
+void ls_req_push_new(lua_State *L, ls_lreq *r, int res_idx, int req_mt);
 int ls_on(lua_State *L, ls_lreq *r, int res_idx, const char *side, const char *const events[]);
 
 /* host.c: the app's current Lua state, reloads, and the states still finishing old work */

@@ -9,8 +9,16 @@ typedef struct {
     ls_lreq *r;
 } req_box;
 
+/* Every req function has the req metatable as upvalue 1 (see res.c's self()). */
 static ls_lreq *req_check(lua_State *L, int idx) {
-    return ((req_box *)luaL_checkudata(L, idx, LS_REQ_MT))->r;
+    if (lua_getmetatable(L, idx)) {
+        int ok = lua_rawequal(L, -1, lua_upvalueindex(1));
+        lua_pop(L, 1);
+        if (ok)
+            return ((req_box *)lua_touserdata(L, idx))->r;
+    }
+    luaL_typeerror(L, idx, LS_REQ_MT);
+    return NULL;
 }
 
 /* Pushes the res userdata that owns this req (its uservalue). */
@@ -343,7 +351,7 @@ static int req_index(lua_State *L) {
     const char *key = luaL_checkstring(L, 2);
     /* methods */
     lua_pushvalue(L, 2);
-    if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL)
+    if (lua_rawget(L, lua_upvalueindex(2)) != LUA_TNIL)
         return 1;
     lua_pop(L, 1);
     if (strcmp(key, "complete") == 0) {
@@ -352,6 +360,14 @@ static int req_index(lua_State *L) {
     }
     if (strcmp(key, "aborted") == 0) {
         lua_pushboolean(L, r->aborted);
+        return 1;
+    }
+    /* Strings are cheap to make again; the tables (headers, rawHeaders) are made once and
+     * kept. A dead request answers from the snapshot taken when it was detached. */
+    int is_table = key[0] == 'h' ? strcmp(key, "headers") == 0 : strcmp(key, "rawHeaders") == 0;
+    if (r->conn && !is_table) {
+        if (!compute_field(L, r->conn, key))
+            lua_pushnil(L);
         return 1;
     }
     push_res(L, 1);
@@ -375,20 +391,27 @@ void ls_req_open(lua_State *L) {
     static const luaL_Reg methods[] = {
         {"read", req_read}, {"body", req_body}, {"on", req_on}, {"destroy", req_destroy},
         {NULL, NULL}};
-    luaL_newmetatable(L, LS_REQ_MT);
-    luaL_newlib(L, methods);
-    lua_pushcclosure(L, req_index, 1);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, req_tostring);
+    luaL_newmetatable(L, LS_REQ_MT); /* mt */
+    lua_newtable(L);                 /* mt, methods */
+    lua_pushvalue(L, -2);
+    luaL_setfuncs(L, methods, 1);
+    lua_pushvalue(L, -2);
+    lua_pushvalue(L, -2);
+    lua_pushcclosure(L, req_index, 2);
+    lua_setfield(L, -3, "__index");
+    lua_pop(L, 1); /* mt */
+    lua_pushvalue(L, -1);
+    lua_pushcclosure(L, req_tostring, 1);
     lua_setfield(L, -2, "__tostring");
     lua_pop(L, 1);
 }
 
 /* Creates the req userdata for r, leaving it on the stack. */
-void ls_req_push_new(lua_State *L, ls_lreq *r, int res_idx) {
+void ls_req_push_new(lua_State *L, ls_lreq *r, int res_idx, int req_mt) {
     req_box *b = lua_newuserdatauv(L, sizeof *b, 1);
     b->r = r;
-    luaL_setmetatable(L, LS_REQ_MT);
+    lua_pushvalue(L, req_mt);
+    lua_setmetatable(L, -2);
     lua_pushvalue(L, res_idx);
     lua_setiuservalue(L, -2, 1);
 }

@@ -9,18 +9,30 @@
 /* Strings at least this long are queued in place (referenced), not copied. */
 #define REF_MIN 8192
 
-ls_lreq *ls_res_check(lua_State *L, int idx) { return luaL_checkudata(L, idx, LS_RES_MT); }
+/* Every res function has the res metatable as upvalue 1: comparing with it is the type check
+ * (cheaper than luaL_checkudata's registry lookup on every call). */
+static ls_lreq *self(lua_State *L) {
+    if (lua_getmetatable(L, 1)) {
+        int ok = lua_rawequal(L, -1, lua_upvalueindex(1));
+        lua_pop(L, 1);
+        if (ok)
+            return lua_touserdata(L, 1);
+    }
+    luaL_typeerror(L, 1, LS_RES_MT);
+    return NULL;
+}
 
-ls_lreq *ls_res_new(lua_State *L, ls_vm *vm, ls_conn *conn) {
+ls_lreq *ls_res_new(lua_State *L, ls_vm *vm, ls_conn *conn, int res_mt, int req_mt) {
     ls_lreq *r = lua_newuserdatauv(L, sizeof *r, SLOT_COUNT);
     memset(r, 0, sizeof *r);
     r->conn = conn;
     r->vm = vm;
     r->co_ref = r->self_ref = r->waiter_ref = LUA_NOREF;
     r->status = 200;
-    luaL_setmetatable(L, LS_RES_MT);
+    lua_pushvalue(L, res_mt);
+    lua_setmetatable(L, -2);
     int res_idx = lua_gettop(L);
-    ls_req_push_new(L, r, res_idx);
+    ls_req_push_new(L, r, res_idx, req_mt);
     lua_setiuservalue(L, res_idx, SLOT_REQ);
     return r;
 }
@@ -68,7 +80,7 @@ static void set_header(lua_State *L, ls_lreq *r, int name_idx, int value_idx, in
 }
 
 static int res_set_header(lua_State *L) {
-    ls_lreq *r = ls_res_check(L, 1);
+    ls_lreq *r = self(L);
     if (!r->conn)
         return dead(L);
     set_header(L, r, 2, 3, 1);
@@ -77,7 +89,7 @@ static int res_set_header(lua_State *L) {
 }
 
 static int res_get_header(lua_State *L) {
-    ls_lreq *r = ls_res_check(L, 1);
+    ls_lreq *r = self(L);
     size_t nlen;
     const char *name = luaL_checklstring(L, 2, &nlen);
     if (!r->conn)
@@ -102,7 +114,7 @@ static int res_get_header(lua_State *L) {
 }
 
 static int res_has_header(lua_State *L) {
-    ls_lreq *r = ls_res_check(L, 1);
+    ls_lreq *r = self(L);
     size_t nlen;
     const char *name = luaL_checklstring(L, 2, &nlen);
     lua_pushboolean(L, r->conn &&
@@ -111,7 +123,7 @@ static int res_has_header(lua_State *L) {
 }
 
 static int res_remove_header(lua_State *L) {
-    ls_lreq *r = ls_res_check(L, 1);
+    ls_lreq *r = self(L);
     size_t nlen;
     const char *name = luaL_checklstring(L, 2, &nlen);
     if (!r->conn)
@@ -141,7 +153,7 @@ static void set_reason(lua_State *L, ls_lreq *r, int idx) {
 
 /* res:writeHead(status[, reason][, headers]) */
 static int res_write_head(lua_State *L) {
-    ls_lreq *r = ls_res_check(L, 1);
+    ls_lreq *r = self(L);
     if (!r->conn)
         return dead(L);
     if (ls_conn_headers_sent(r->conn))
@@ -205,7 +217,7 @@ static int queue_arg(lua_State *L, ls_lreq *r, int idx,
 /* res:write(chunk) -> true, or false when above the high-water mark (wait for 'drain' or
  * res:drain()); false, err once the response is over or the connection gone. */
 static int res_write(lua_State *L) {
-    ls_lreq *r = ls_res_check(L, 1);
+    ls_lreq *r = self(L);
     if (!r->conn) {
         lua_pushboolean(L, 0);
         lua_pushliteral(L, "closed");
@@ -225,7 +237,7 @@ static int res_write(lua_State *L) {
 
 /* res:finish([chunk]) and res["end"]: true the first time, false after. */
 static int res_finish(lua_State *L) {
-    ls_lreq *r = ls_res_check(L, 1);
+    ls_lreq *r = self(L);
     if (!r->conn || ls_conn_finished(r->conn)) {
         lua_pushboolean(L, 0);
         return 1;
@@ -238,7 +250,7 @@ static int res_finish(lua_State *L) {
 }
 
 static int res_destroy(lua_State *L) {
-    ls_lreq *r = ls_res_check(L, 1);
+    ls_lreq *r = self(L);
     if (r->conn)
         ls_conn_destroy(r->conn);
     return 0;
@@ -247,7 +259,7 @@ static int res_destroy(lua_State *L) {
 /* res:drain(): waits until queued output is below the high-water mark. true, or false and
  * "closed" when the connection went away. */
 static int res_drain(lua_State *L) {
-    ls_lreq *r = ls_res_check(L, 1);
+    ls_lreq *r = self(L);
     if (!r->conn) {
         lua_pushboolean(L, 0);
         lua_pushliteral(L, "closed");
@@ -262,7 +274,7 @@ static int res_drain(lua_State *L) {
 
 static int res_on(lua_State *L) {
     static const char *const events[] = {"finish", "close", "drain", NULL};
-    ls_lreq *r = ls_res_check(L, 1);
+    ls_lreq *r = self(L);
     lua_settop(L, 3);
     return ls_on(L, r, 1, "res", events);
 }
@@ -275,7 +287,7 @@ static int res_gc(lua_State *L) {
 }
 
 static int res_tostring(lua_State *L) {
-    ls_lreq *r = ls_res_check(L, 1);
+    ls_lreq *r = self(L);
     if (r->conn)
         lua_pushfstring(L, "lunaserve.res (%p)", (void *)r);
     else
@@ -284,10 +296,10 @@ static int res_tostring(lua_State *L) {
 }
 
 static int res_index(lua_State *L) {
-    ls_lreq *r = ls_res_check(L, 1);
+    ls_lreq *r = self(L);
     const char *key = luaL_checkstring(L, 2);
     lua_pushvalue(L, 2);
-    if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL)
+    if (lua_rawget(L, lua_upvalueindex(2)) != LUA_TNIL)
         return 1;
     lua_pop(L, 1);
     ls_conn *c = r->conn;
@@ -312,7 +324,7 @@ static int res_index(lua_State *L) {
 }
 
 static int res_newindex(lua_State *L) {
-    ls_lreq *r = ls_res_check(L, 1);
+    ls_lreq *r = self(L);
     const char *key = luaL_checkstring(L, 2);
     if (strcmp(key, "shouldKeepAlive") == 0) {
         if (r->conn)
@@ -340,18 +352,26 @@ void ls_res_open(lua_State *L) {
                                        {"writeHead", res_write_head},
                                        {"write", res_write},
                                        {"finish", res_finish},
-                                       {"end", res_finish},
                                        {"destroy", res_destroy},
                                        {"drain", res_drain},
                                        {"on", res_on},
                                        {NULL, NULL}};
-    luaL_newmetatable(L, LS_RES_MT);
-    luaL_newlib(L, methods);
-    lua_pushcclosure(L, res_index, 1);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, res_newindex);
+    luaL_newmetatable(L, LS_RES_MT); /* mt */
+    lua_newtable(L);                 /* mt, methods */
+    lua_pushvalue(L, -2);
+    luaL_setfuncs(L, methods, 1);
+    lua_getfield(L, -1, "finish"); /* res["end"] is the very same function */
+    lua_setfield(L, -2, "end");
+    lua_pushvalue(L, -2);
+    lua_pushvalue(L, -2);
+    lua_pushcclosure(L, res_index, 2);
+    lua_setfield(L, -3, "__index");
+    lua_pop(L, 1); /* mt */
+    lua_pushvalue(L, -1);
+    lua_pushcclosure(L, res_newindex, 1);
     lua_setfield(L, -2, "__newindex");
-    lua_pushcfunction(L, res_tostring);
+    lua_pushvalue(L, -1);
+    lua_pushcclosure(L, res_tostring, 1);
     lua_setfield(L, -2, "__tostring");
     lua_pushcfunction(L, res_gc);
     lua_setfield(L, -2, "__gc");

@@ -65,6 +65,8 @@ static void *vm_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     return p;
 }
 
+static int new_request(lua_State *L);
+
 ls_vm *ls_vm_new(uv_loop_t *loop, ls_server *server) {
     ls_vm *vm = calloc(1, sizeof *vm);
     if (!vm)
@@ -79,6 +81,7 @@ ls_vm *ls_vm_new(uv_loop_t *loop, ls_server *server) {
     lua_State *L = vm->L;
     *(ls_lreq **)lua_getextraspace(L) = NULL;
     luaL_openlibs(L);
+    lua_gc(L, LUA_GCGEN, 0, 0); /* most garbage is per request and dies young */
     lua_sethook(L, budget_hook, LUA_MASKCOUNT, BUDGET_HOOK_COUNT); /* threads inherit it */
     ls_req_open(L);
     ls_res_open(L);
@@ -87,6 +90,11 @@ ls_vm *ls_vm_new(uv_loop_t *loop, ls_server *server) {
     lua_pushcclosure(L, ls_open_lunaserve, 1);
     lua_setfield(L, -2, "lunaserve");
     lua_pop(L, 1);
+    lua_pushlightuserdata(L, vm);
+    luaL_getmetatable(L, LS_RES_MT);
+    luaL_getmetatable(L, LS_REQ_MT);
+    lua_pushcclosure(L, new_request, 3);
+    vm->new_request_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     vm->handler_ref = vm->app_ref = LUA_NOREF;
     return vm;
 }
@@ -242,8 +250,13 @@ void ls_vm_resume(ls_vm *vm, lua_State *co, int nargs) {
     }
     lua_settop(co, 0);
     if (r && r->co == co) {
-        /* The handler is over; its coroutine goes. */
-        luaL_unref(vm->L, LUA_REGISTRYINDEX, r->co_ref);
+        /* The handler is over. A coroutine that ended well is kept for the next request
+         * (a fresh one costs a stack and its bookkeeping); one that failed goes. */
+        *(ls_lreq **)lua_getextraspace(co) = NULL;
+        if (st == LUA_OK && vm->nspare < (int)(sizeof vm->spare / sizeof vm->spare[0]))
+            vm->spare[vm->nspare++] = r->co_ref;
+        else
+            luaL_unref(vm->L, LUA_REGISTRYINDEX, r->co_ref);
         r->co_ref = LUA_NOREF;
         r->co = NULL;
         ls_vm_release(r);
@@ -345,8 +358,10 @@ static void push_true(lua_State *co, ls_lreq *r) {
 static int new_request(lua_State *L) {
     ls_vm *vm = lua_touserdata(L, lua_upvalueindex(1));
     ls_conn *c = lua_touserdata(L, 1);
-    lua_State *co = lua_newthread(L);
-    ls_lreq *r = ls_res_new(L, vm, c); /* co, res */
+    lua_State *co = vm->nspare ? (lua_rawgeti(L, LUA_REGISTRYINDEX, vm->spare[vm->nspare - 1]),
+                                  lua_tothread(L, -1))
+                               : lua_newthread(L);
+    ls_lreq *r = ls_res_new(L, vm, c, lua_upvalueindex(2), lua_upvalueindex(3)); /* co, res */
     r->co = co;
     *(ls_lreq **)lua_getextraspace(co) = r;
     lua_rawgeti(co, LUA_REGISTRYINDEX, vm->handler_ref);
@@ -360,8 +375,7 @@ static int new_request(lua_State *L) {
 static void *vm_on_request(void *app, ls_conn *c) {
     ls_vm *vm = app;
     lua_State *L = vm->L;
-    lua_pushlightuserdata(L, vm);
-    lua_pushcclosure(L, new_request, 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, vm->new_request_ref);
     lua_pushlightuserdata(L, c);
     if (lua_pcall(L, 1, 2, 0) != LUA_OK) {
         ls_log(LS_LOG_ERROR, "cannot start a handler: %s", lua_tostring(L, -1));
@@ -372,7 +386,12 @@ static void *vm_on_request(void *app, ls_conn *c) {
     ls_lreq *r = lua_touserdata(L, -1);
     r->self_ref = luaL_ref(L, LUA_REGISTRYINDEX); /* pops res */
     lua_State *co = lua_tothread(L, -1);
-    r->co_ref = luaL_ref(L, LUA_REGISTRYINDEX);   /* pops the coroutine */
+    if (vm->nspare) { /* a reused coroutine keeps its reference */
+        r->co_ref = vm->spare[--vm->nspare];
+        lua_pop(L, 1);
+    } else {
+        r->co_ref = luaL_ref(L, LUA_REGISTRYINDEX); /* pops the coroutine */
+    }
     vm->refs++;
     ls_vm_resume(vm, co, 2);
     return r;

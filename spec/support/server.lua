@@ -825,4 +825,241 @@ function M.parse_kv(s)
     return t
 end
 
+
+---------------------------------------------------------------------------------------------------
+-- Added for hostile_spec, teardown_spec and budget_spec
+---------------------------------------------------------------------------------------------------
+
+-- Like M.connect, with socket options set before the connection is made (so that they shape
+-- the handshake): opts.rcvbuf (SO_RCVBUF in bytes: a small one caps what the kernel takes from
+-- the server for a client that does not read), opts.timeout.
+function M.connect_with(port, opts)
+    opts = opts or {}
+    local sock = assert(socket.tcp4())
+    if opts.rcvbuf then
+        assert(sock:setoption("recv-buffer-size", opts.rcvbuf))
+    end
+    sock:settimeout(opts.timeout or DEFAULT_TIMEOUT)
+    local ok, err = sock:connect("127.0.0.1", port)
+    if not ok then
+        sock:close()
+        error("connect to 127.0.0.1:" .. tostring(port) .. " failed: " .. tostring(err), 2)
+    end
+    sock:setoption("tcp-nodelay", true)
+    local _, lport = sock:getsockname()
+    return setmetatable({ sock = sock, data = "", pos = 1, pending = {}, pending_len = 0,
+        eof = false, port = port, lport = tonumber(lport) }, Conn)
+end
+
+-- A field of /proc/PID/status in KiB (e.g. "VmRSS", "VmHWM"), or nil.
+function Server:status_kb(field)
+    local s = read_file("/proc/" .. tostring(self.pid) .. "/status") or ""
+    return tonumber(s:match(field .. ":%s*(%d+)"))
+end
+
+-- Polls the kernel's view of this connection (without reading) until pred(state) is true or
+-- `timeout` passes; returns the state and the seconds waited, or nil, "timeout".
+function Conn:wait_tcp_state(pred, timeout)
+    local t0 = M.now()
+    local deadline = t0 + (timeout or DEFAULT_TIMEOUT)
+    repeat
+        local st = self:tcp_state()
+        if pred(st) then
+            return st or "gone", M.now() - t0
+        end
+        socket.sleep(0.01)
+    until M.now() > deadline
+    return nil, "timeout"
+end
+
+
+---------------------------------------------------------------------------------------------------
+-- Added for workers_spec, reload_spec and shutdown_spec (processes, signals, reload)
+---------------------------------------------------------------------------------------------------
+
+-- Like M.start, but also accepts the master's listening line
+-- "lunaserve listening on http://HOST:PORT/ (N workers)"; sets .workers to N (nil for a single
+-- process). Same options as M.start.
+function M.start_any(opts)
+    opts = opts or {}
+    local dir = mktempdir()
+    local argv = { M.bin(), "--host", "127.0.0.1" }
+    if opts.port ~= false then
+        argv[#argv + 1] = "--port"
+        argv[#argv + 1] = tostring(opts.port or 0)
+    end
+    for _, a in ipairs(opts.args or {}) do
+        argv[#argv + 1] = tostring(a)
+    end
+    if opts.app then
+        argv[#argv + 1] = opts.app
+    end
+    local quoted = {}
+    if opts.env then
+        quoted[#quoted + 1] = "env"
+        for k, v in pairs(opts.env) do
+            quoted[#quoted + 1] = M.shquote(k .. "=" .. v)
+        end
+    end
+    for _, a in ipairs(argv) do
+        quoted[#quoted + 1] = M.shquote(a)
+    end
+    local inner = string.format(
+        "%s </dev/null >%s/out 2>%s/err & echo $! >%s/pid.tmp && mv %s/pid.tmp %s/pid; "
+            .. "wait $!; echo $? >%s/status.tmp && mv %s/status.tmp %s/status",
+        table.concat(quoted, " "), dir, dir, dir, dir, dir, dir, dir, dir)
+    os.execute("sh -c " .. M.shquote(inner) .. " </dev/null >/dev/null 2>&1 &")
+
+    local self = setmetatable({ dir = dir, argv = argv }, Server)
+    local deadline = M.now() + START_TIMEOUT
+    while true do
+        if not self.pid then
+            local p = read_file(dir .. "/pid")
+            if p and p:match("%d+") then
+                self.pid = tonumber(p:match("%d+"))
+            end
+        end
+        local out = read_file(dir .. "/out") or ""
+        local line = out:match("^([^\n]*)\n")
+        if line and self.pid then
+            local host, port, rest = line:match("^lunaserve listening on http://([^:/]+):(%d+)/(.*)$")
+            local workers = rest and rest:match("^ %((%d+) workers?%)$")
+            if not port or (rest ~= "" and not workers) then
+                self:kill()
+                error("unexpected first line on stdout: " .. string.format("%q", line), 2)
+            end
+            self.host, self.port, self.listen_line = host, tonumber(port), line
+            self.workers = workers and tonumber(workers) or nil
+            self.stdout = out
+            return self
+        end
+        local status = read_file(dir .. "/status")
+        if status then
+            error(string.format("lunaserve exited with status %s before listening\nargv: %s\n"
+                .. "stderr:\n%s", status:gsub("%s+$", ""), table.concat(argv, " "),
+                self:log()), 2)
+        end
+        if M.now() > deadline then
+            self:kill()
+            error(string.format("lunaserve printed no listening line within %gs\nargv: %s\n"
+                .. "stderr:\n%s", START_TIMEOUT, table.concat(argv, " "), self:log()), 2)
+        end
+        socket.sleep(0.01)
+    end
+end
+
+-- True if process `pid` exists and is not a zombie.
+function M.pid_alive(pid)
+    local s = read_file("/proc/" .. tostring(pid) .. "/stat")
+    if not s then
+        return false
+    end
+    local state = s:match("^%d+ %(.*%) (%a)")
+    return state ~= nil and state ~= "Z"
+end
+
+-- Live (non-zombie) child processes of `pid`, sorted.
+function M.children(pid)
+    local list = {}
+    local p = io.popen("pgrep -P " .. tostring(tonumber(pid)) .. " 2>/dev/null")
+    if p then
+        for l in p:lines() do
+            local c = tonumber(l)
+            if c and M.pid_alive(c) then
+                list[#list + 1] = c
+            end
+        end
+        p:close()
+    end
+    table.sort(list)
+    return list
+end
+
+-- Sends a signal to any process by pid (e.g. one worker).
+function M.kill_pid(pid, sig)
+    os.execute("kill -" .. sig .. " " .. tostring(tonumber(pid)) .. " 2>/dev/null")
+end
+
+-- The server's live child processes (the workers under a master).
+function Server:children()
+    return M.children(self.pid)
+end
+
+-- Waits (bounded) until the server has exactly n live children, none of them in `exclude`
+-- (a list of pids); returns the list, or nil; the second result is always the last list seen.
+function Server:wait_children(n, timeout, exclude)
+    local ex = {}
+    for _, p in ipairs(exclude or {}) do
+        ex[p] = true
+    end
+    local last = {}
+    local ok = M.wait_for(function()
+        last = self:children()
+        if #last ~= n then
+            return false
+        end
+        for _, p in ipairs(last) do
+            if ex[p] then
+                return false
+            end
+        end
+        return true
+    end, timeout or 3, 0.01)
+    if ok then
+        return last, last
+    end
+    return nil, last
+end
+
+-- Waits (bounded) until the server's stderr contains `text` (plain) at least `count` times
+-- (default 1); returns true, or false and the log.
+function Server:wait_log(text, timeout, count)
+    count = count or 1
+    local log
+    local ok = M.wait_for(function()
+        log = self:log()
+        local n, i = 0, 1
+        while true do
+            local _, e = log:find(text, i, true)
+            if not e then
+                break
+            end
+            n, i = n + 1, e + 1
+        end
+        return n >= count
+    end, timeout or 3, 0.01)
+    return ok and true or false, log
+end
+
+-- Writes a file the way an editor that saves atomically does: a temporary file in the same
+-- folder (not ending in .lua), then rename over the target.
+function M.write_file_atomic(path, data)
+    local tmp = path .. ".spec-tmp~"
+    write_file(tmp, data)
+    assert(os.rename(tmp, path))
+end
+
+-- GET `target` on a fresh connection; returns status and body (nil, err on failure).
+function Server:get_body(target, timeout)
+    local ok, c = pcall(M.connect, self.port, timeout or 3)
+    if not ok then
+        return nil, tostring(c)
+    end
+    local sent, serr = c:send(M.get(target))
+    if not sent then
+        c:close()
+        return nil, "send: " .. tostring(serr)
+    end
+    local res, err = c:read_response({ timeout = timeout or 3 })
+    c:close()
+    if not res then
+        return nil, err
+    end
+    return res.status, res.body
+end
+
+---------------------------------------------------------------------------------------------------
+-- End of the block for workers_spec, reload_spec and shutdown_spec
+---------------------------------------------------------------------------------------------------
+
 return M
