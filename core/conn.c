@@ -1027,9 +1027,9 @@ void ls_conn_respond_error(ls_conn *c, int status) {
 }
 
 void ls_conn_stop(ls_conn *c) {
-    if (c->state == ST_LINGER) /* its response is out: nothing is lost by ending now */
-        conn_close(c, c->close_reason, 0);
-    else if (c->state == ST_HEAD && !c->head_started && !c->discarding && !c->in_len)
+    /* A lingering connection goes on draining: closing it now could reset a response the
+     * client has not read yet. The shutdown timeout bounds it. */
+    if (c->state == ST_HEAD && !c->head_started && !c->discarding && !c->in_len)
         conn_close(c, LS_CLOSE_SHUTDOWN, 0); /* exit is not delayed by lingering */
 }
 
