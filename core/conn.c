@@ -12,6 +12,14 @@
 #include <unistd.h>
 
 enum { ST_HEAD, ST_ACTIVE, ST_LINGER, ST_CLOSING };
+
+/* A write and a shutdown are never in flight together (the shutdown waits for an empty
+ * queue), so they share one allocation, made only by connections that need it: most
+ * responses go out whole through uv_try_write. */
+union conn_req {
+    uv_write_t write;
+    uv_shutdown_t shutdown;
+};
 enum { PAUSE_NONE, PAUSE_HEADERS, PAUSE_MESSAGE };
 
 #define MAX_IOV 64
@@ -21,8 +29,7 @@ struct ls_conn {
     ls_conn_node node; /* first: the server's links */
     uv_tcp_t tcp;
     uv_timer_t timer;
-    uv_write_t wreq;
-    uv_shutdown_t sreq;
+    union conn_req *ioreq; /* the write or shutdown in flight; made on first need */
     ls_server *server;
     llhttp_t parser;
     int state;
@@ -67,7 +74,6 @@ struct ls_conn {
     unsigned read_progress : 1;  /* bytes arrived since the timer was armed */
     unsigned write_progress : 1; /* the kernel took bytes since the timer was armed */
     unsigned timer_kind : 3;
-    char remote[64];
 };
 
 const char *ls_strerror(int err) {
@@ -107,8 +113,66 @@ static int head_check(ls_conn *c) {
     return 0;
 }
 
+/* Buffers past these sizes are not kept for others: a kit stays small. */
+#define KIT_MAX_ARENA 8192
+#define KIT_MAX_TABLE 64
+
+/* Lends the connection a kit of buffers, if it has none and the server has one spare. */
+static void kit_take(ls_conn *c) {
+    ls_server *s = c->server;
+    if (c->req.arena || !s->nkits)
+        return;
+    ls_kit *k = &s->kits[--s->nkits];
+    c->req.arena = k->arena, c->req.acap = k->acap;
+    c->req.fields = k->fields, c->req.fcap = k->fcap;
+    if (!c->res.strings && !c->res.headers) {
+        c->res.strings = k->strings, c->res.scap = k->scap;
+        c->res.headers = k->headers, c->res.hcap = k->hcap;
+        k->strings = NULL, k->headers = NULL;
+    }
+    if (!c->out.segs && !c->out.spare) {
+        c->out.segs = k->segs, c->out.cap = k->segcap;
+        c->out.spare = k->block;
+        k->segs = NULL, k->block = NULL;
+    }
+    free(k->strings), free(k->headers), free(k->segs), free(k->block);
+}
+
+/* Gives the connection's per-request buffers back (it is idle, or closing): to the server's
+ * spare kits while there is room, else to malloc. Only call with nothing queued. */
+static void kit_give(ls_conn *c) {
+    ls_server *s = c->server;
+    ls_request *q = &c->req;
+    ls_response *r = &c->res;
+    ls_outq *o = &c->out;
+    if (!q->arena || o->bytes || r->pre.bytes)
+        return;
+    /* the output queue may keep its emptied last block: that is the kit's block */
+    char *block = o->spare;
+    for (size_t i = 0; i < o->count; i++) {
+        ls_seg *g = &o->segs[o->first + i];
+        if (g->own && g->cap == LS_OUTQ_BLOCK && !block)
+            block = g->own;
+        else if (g->own)
+            free(g->own);
+    }
+    ls_kit k = {q->arena, q->acap, q->fields, q->fcap, r->strings, r->scap,
+                r->headers, r->hcap, o->segs, o->cap, block};
+    q->arena = NULL, q->acap = q->alen = 0, q->fields = NULL, q->fcap = q->nfields = 0;
+    r->strings = NULL, r->scap = r->slen = 0, r->headers = NULL, r->hcap = r->nheaders = 0;
+    r->reason = NULL;
+    o->segs = NULL, o->cap = o->first = o->count = 0, o->spare = NULL;
+    if (s->nkits < LS_KITS && k.acap <= KIT_MAX_ARENA && k.fcap <= KIT_MAX_TABLE &&
+        k.hcap <= KIT_MAX_TABLE && k.scap <= KIT_MAX_ARENA && k.segcap <= KIT_MAX_TABLE) {
+        s->kits[s->nkits++] = k;
+        return;
+    }
+    free(k.arena), free(k.fields), free(k.strings), free(k.headers), free(k.segs), free(k.block);
+}
+
 static int on_message_begin(llhttp_t *p) {
     ls_conn *c = p->data;
+    kit_take(c);
     ls_request_reset(&c->req);
     c->head_started = 1;
     c->head_deadline = now_ms(c) + cfg(c)->header_timeout_ms;
@@ -295,11 +359,15 @@ static void on_handle_closed(uv_handle_t *h) {
     if (ud)
         s->app->on_abort(ud);
     ls_server_forget(s, c);
+    ls_outq_clear(&c->out);
+    ls_outq_clear(&c->res.pre);
+    kit_give(c);
     ls_request_free(&c->req);
     ls_response_free(&c->res);
     ls_outq_free(&c->out);
     free(c->in);
     free(c->body);
+    free(c->ioreq);
     free(c);
     ls_server_run_pending(s);
 }
@@ -397,7 +465,7 @@ static void on_timer(uv_timer_t *t) {
         break;
     case ST_ACTIVE:
         if (c->out.bytes || c->inflight) {
-            LS_LOG(LS_LOG_DEBUG, "%s: send timeout", c->remote);
+            LS_LOG(LS_LOG_DEBUG, "%s: send timeout", ls_conn_remote_address(c));
             conn_close(c, LS_CLOSE_SEND_TIMEOUT, 1);
         } else if (!c->msg_complete) {
             if (!c->res.frozen && !c->res.head_sent)
@@ -427,15 +495,6 @@ static void conn_start(ls_server *s, ls_conn *c) {
     c->state = ST_HEAD;
     c->head_deadline = uv_now(s->loop) + s->settings.header_timeout_ms;
 
-    struct sockaddr_storage ss;
-    int len = sizeof ss;
-    strcpy(c->remote, "?");
-    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
-        if (ss.ss_family == AF_INET6)
-            uv_ip6_name((struct sockaddr_in6 *)&ss, c->remote, sizeof c->remote);
-        else
-            uv_ip4_name((struct sockaddr_in *)&ss, c->remote, sizeof c->remote);
-    }
     ls_server_add(s, c);
     conn_update_reading(c);
     conn_arm(c);
@@ -481,7 +540,7 @@ void ls_conn_open_fd(ls_server *s, int fd) {
 static void conn_close(ls_conn *c, ls_close_reason why, int reset) {
     if (c->state == ST_CLOSING)
         return;
-    LS_LOG(LS_LOG_DEBUG, "%s: close (%s%s)", c->remote, ls_close_reason_names[why],
+    LS_LOG(LS_LOG_DEBUG, "%s: close (%s%s)", ls_conn_remote_address(c), ls_close_reason_names[why],
            reset && !c->shutdown_sent ? ", reset" : "");
     c->state = ST_CLOSING;
     c->close_reason = why;
@@ -663,7 +722,7 @@ static void conn_input(ls_conn *c, const char *data, size_t len, int from_in) {
         }
         if (err != HPE_PAUSED) {
             const char *reason = llhttp_get_error_reason(&c->parser);
-            LS_LOG(LS_LOG_DEBUG, "%s: bad request: %s (%s)", c->remote, llhttp_errno_name(err),
+            LS_LOG(LS_LOG_DEBUG, "%s: bad request: %s (%s)", ls_conn_remote_address(c), llhttp_errno_name(err),
                    reason ? reason : "");
             len = 0;
             conn_fail(c, error_status_for(c, err), LS_CLOSE_PROTOCOL);
@@ -720,7 +779,7 @@ static void queue_end(ls_conn *c) {
              c->res.body_bytes < c->res.framing.length) {
         /* The handler promised more than it wrote: the body cannot be completed, so the
          * connection must end for the client to see the truncation. */
-        LS_LOG(LS_LOG_WARN, "%s: response ended after %llu of %llu body bytes", c->remote,
+        LS_LOG(LS_LOG_WARN, "%s: response ended after %llu of %llu body bytes", ls_conn_remote_address(c),
                (unsigned long long)c->res.body_bytes,
                (unsigned long long)c->res.framing.length);
         c->keepalive_final = 0;
@@ -836,8 +895,12 @@ static void conn_flush(ls_conn *c) {
     size_t total = 0;
     for (size_t i = 0; i < n; i++)
         total += bufs[i].len;
-    c->wreq.data = c;
-    if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, bufs, (unsigned)n, on_write) < 0) {
+    if (!c->ioreq && !(c->ioreq = malloc(sizeof *c->ioreq))) {
+        conn_close(c, LS_CLOSE_LIMIT, 1);
+        return;
+    }
+    c->ioreq->write.data = c;
+    if (uv_write(&c->ioreq->write, (uv_stream_t *)&c->tcp, bufs, (unsigned)n, on_write) < 0) {
         conn_close(c, LS_CLOSE_PEER, 1);
         return;
     }
@@ -880,8 +943,12 @@ static void conn_linger(ls_conn *c, ls_close_reason why) {
     c->parse_dead = 1;
     c->in_len = 0;
     c->body_len = 0;
-    c->sreq.data = c;
-    if (uv_shutdown(&c->sreq, (uv_stream_t *)&c->tcp, on_shutdown) < 0) {
+    if (!c->ioreq && !(c->ioreq = malloc(sizeof *c->ioreq))) {
+        conn_close(c, why, 0);
+        return;
+    }
+    c->ioreq->shutdown.data = c;
+    if (uv_shutdown(&c->ioreq->shutdown, (uv_stream_t *)&c->tcp, on_shutdown) < 0) {
         conn_close(c, why, 0);
         return;
     }
@@ -923,6 +990,8 @@ static void response_done(ls_conn *c) {
     conn_update_reading(c);
     if (c->in_len)
         conn_input(c, c->in, c->in_len, 1);
+    else if (!c->discarding)
+        kit_give(c); /* idle until the next request: keep nothing */
     if (c->state != ST_CLOSING) {
         conn_update_reading(c);
         conn_arm(c);
@@ -940,7 +1009,7 @@ void ls_conn_advance(ls_conn *c) {
         if (c->state != ST_ACTIVE)
             return;
         if (c->out.bytes > cfg(c)->max_output) {
-            LS_LOG(LS_LOG_WARN, "%s: output over %zu bytes: dropped", c->remote,
+            LS_LOG(LS_LOG_WARN, "%s: output over %zu bytes: dropped", ls_conn_remote_address(c),
                    cfg(c)->max_output);
             conn_close(c, LS_CLOSE_LIMIT, 1);
             return;
@@ -1037,7 +1106,20 @@ void ls_conn_stop(ls_conn *c) {
 
 const ls_request *ls_conn_request(const ls_conn *c) { return &c->req; }
 const ls_response *ls_conn_response(const ls_conn *c) { return &c->res; }
-const char *ls_conn_remote_address(const ls_conn *c) { return c->remote; }
+/* Formatted when asked (logs, req.remoteAddress) rather than kept in every connection. */
+const char *ls_conn_remote_address(const ls_conn *c) {
+    static char name[64];
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    strcpy(name, "?");
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
+        if (ss.ss_family == AF_INET6)
+            uv_ip6_name((struct sockaddr_in6 *)&ss, name, sizeof name);
+        else
+            uv_ip4_name((struct sockaddr_in *)&ss, name, sizeof name);
+    }
+    return name;
+}
 ls_server *ls_conn_server(const ls_conn *c) { return c->server; }
 
 size_t ls_conn_body(const ls_conn *c, const char **data) {

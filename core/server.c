@@ -213,4 +213,10 @@ void ls_server_stop(ls_server *s, uint64_t grace_ms) {
 void ls_server_free(ls_server *s) {
     free(s->readbuf);
     s->readbuf = NULL;
+    for (size_t i = 0; i < s->nkits; i++) {
+        ls_kit *k = &s->kits[i];
+        free(k->arena), free(k->fields), free(k->strings), free(k->headers), free(k->segs);
+        free(k->block);
+    }
+    s->nkits = 0;
 }

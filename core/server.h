@@ -32,6 +32,25 @@ typedef struct ls_conn_node {
     unsigned pending;
 } ls_conn_node;
 
+/* The per-request buffers of a connection (head arena, field and header tables, header
+ * strings, output segments and block), lent to connections that are working and returned
+ * when they go idle, so that an idle keep-alive connection holds almost nothing. */
+typedef struct ls_kit {
+    char *arena;
+    size_t acap;
+    void *fields;
+    size_t fcap;
+    char *strings;
+    size_t scap;
+    void *headers;
+    size_t hcap;
+    void *segs;
+    size_t segcap;
+    char *block;
+} ls_kit;
+
+#define LS_KITS 256
+
 struct ls_server {
     uv_loop_t *loop;
     uv_tcp_t listener;
@@ -49,6 +68,8 @@ struct ls_server {
     int handles_open;
     char *readbuf;       /* shared by all reads that start with no leftover input */
     size_t readbuf_size;
+    ls_kit kits[LS_KITS];
+    size_t nkits;
     uint64_t closes[LS_CLOSE_REASONS];
     uint64_t requests;
 };
