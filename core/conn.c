@@ -5,6 +5,7 @@
 #include "log.h"
 #include "server.h"
 
+#include <arpa/inet.h>
 #include <llhttp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,9 @@
 #include <unistd.h>
 
 enum { ST_HEAD, ST_ACTIVE, ST_LINGER, ST_CLOSING };
+
+#define STOP_WAIT_MS 500 /* on shutdown: how long a connection may still show its request, or
+                            linger */
 
 /* A write and a shutdown are never in flight together (the shutdown waits for an empty
  * queue), so they share one allocation, made only by connections that need it: most
@@ -30,6 +34,8 @@ struct ls_conn {
     uv_tcp_t tcp;
     uv_timer_t timer;
     union conn_req *ioreq; /* the write or shutdown in flight; made on first need */
+    uint8_t peer_family;   /* AF_INET or AF_INET6 (0: unknown) */
+    uint8_t peer_addr[16]; /* the client's address, formatted when asked */
     ls_server *server;
     llhttp_t parser;
     int state;
@@ -71,6 +77,7 @@ struct ls_conn {
     unsigned crlf_check : 2;     /* bytes of the CRLF after chunk data still to verify */
     unsigned value_at_end : 1;   /* the last field value piece ended with the input */
     unsigned truncated : 1;      /* the response cannot be completed: close after the flush */
+    unsigned keepalive_allowed : 1; /* what HTTP and the server allow this request */
     unsigned read_progress : 1;  /* bytes arrived since the timer was armed */
     unsigned write_progress : 1; /* the kernel took bytes since the timer was armed */
     unsigned timer_kind : 3;
@@ -495,6 +502,15 @@ static void conn_start(ls_server *s, ls_conn *c) {
     c->state = ST_HEAD;
     c->head_deadline = uv_now(s->loop) + s->settings.header_timeout_ms;
 
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
+        c->peer_family = (uint8_t)ss.ss_family;
+        if (ss.ss_family == AF_INET6)
+            memcpy(c->peer_addr, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+        else
+            memcpy(c->peer_addr, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+    }
     ls_server_add(s, c);
     conn_update_reading(c);
     conn_arm(c);
@@ -547,9 +563,7 @@ static void conn_close(ls_conn *c, ls_close_reason why, int reset) {
     c->reading = 0;
     ls_outq_clear(&c->out);
     ls_outq_clear(&c->res.pre);
-    if (reset && !c->shutdown_sent)
-        uv_tcp_close_reset(&c->tcp, on_handle_closed);
-    else
+    if (!reset || c->shutdown_sent || uv_tcp_close_reset(&c->tcp, on_handle_closed) != 0)
         uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
     uv_close((uv_handle_t *)&c->timer, on_handle_closed);
 }
@@ -589,6 +603,8 @@ static void conn_arm(ls_conn *c) {
     default:
         return;
     }
+    if (kind == T_IDLE)
+        progress = 0; /* bytes that start no request (bare CRLFs) do not extend the idle time */
     if (kind == c->timer_kind && !progress && (kind == T_NONE || uv_is_active((uv_handle_t *)&c->timer)))
         return;
     c->timer_kind = kind;
@@ -650,6 +666,7 @@ static void dispatch(ls_conn *c) {
     int keep = ls_keepalive_initial(r->http_major, r->http_minor, r->conn_close, r->conn_keepalive);
     if (c->requests + 1 >= cfg(c)->max_requests || s->stopping)
         keep = 0;
+    c->keepalive_allowed = keep ? 1 : 0;
     ls_response_reset(&c->res, keep);
     s->requests++;
     c->ud = s->app->on_request(s->app_ctx, c);
@@ -828,6 +845,9 @@ static void emit_head(ls_conn *c) {
      * connection rather than leave it waiting. */
     if (res->status < 200)
         c->keepalive_final = 0;
+    /* finish() came with fewer bytes than the Content-Length the handler set */
+    if (res->ended && fo.framing == LS_FRAME_LENGTH && res->body_bytes < fo.length)
+        c->keepalive_final = 0;
     /* A 2xx to CONNECT would start a tunnel, which this server does not do. */
     if (res->status < 300 && req->method && strcmp(req->method, "CONNECT") == 0)
         c->keepalive_final = 0;
@@ -954,6 +974,8 @@ static void conn_linger(ls_conn *c, ls_close_reason why) {
     }
     c->shutdown_sent = 1;
     c->linger_deadline = now_ms(c) + cfg(c)->linger_time_ms;
+    if (c->server->stopping && cfg(c)->linger_time_ms > STOP_WAIT_MS)
+        c->linger_deadline = now_ms(c) + STOP_WAIT_MS; /* exit is not held up for long */
     conn_update_reading(c);
     conn_arm(c);
 }
@@ -1095,11 +1117,25 @@ void ls_conn_respond_error(ls_conn *c, int status) {
     error_response(c, status);
 }
 
+
 void ls_conn_stop(ls_conn *c) {
     /* A lingering connection goes on draining: closing it now could reset a response the
      * client has not read yet. The shutdown timeout bounds it. */
-    if (c->state == ST_HEAD && !c->head_started && !c->discarding && !c->in_len)
-        conn_close(c, LS_CLOSE_SHUTDOWN, 0); /* exit is not delayed by lingering */
+    if (c->state != ST_HEAD || c->head_started || c->discarding || c->in_len)
+        return; /* busy: its response will say Connection: close */
+    if (c->requests == 0) {
+        /* Accepted, nothing read yet: its request may already wait in the socket. It gets a
+         * short while to show it (then it is served, with Connection: close). */
+        uint64_t soon = now_ms(c) + STOP_WAIT_MS;
+        if (c->head_deadline > soon)
+            c->head_deadline = soon;
+        c->read_progress = 1; /* the deadline changed */
+        conn_arm(c);
+    } else {
+        /* Idle between requests: FIN now, and a short linger so that a request crossing it
+         * is dropped rather than reset. */
+        conn_linger(c, LS_CLOSE_SHUTDOWN);
+    }
 }
 
 /* ---------------------------------------------------------------- application API */
@@ -1109,15 +1145,9 @@ const ls_response *ls_conn_response(const ls_conn *c) { return &c->res; }
 /* Formatted when asked (logs, req.remoteAddress) rather than kept in every connection. */
 const char *ls_conn_remote_address(const ls_conn *c) {
     static char name[64];
-    struct sockaddr_storage ss;
-    int len = sizeof ss;
-    strcpy(name, "?");
-    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
-        if (ss.ss_family == AF_INET6)
-            uv_ip6_name((struct sockaddr_in6 *)&ss, name, sizeof name);
-        else
-            uv_ip4_name((struct sockaddr_in *)&ss, name, sizeof name);
-    }
+    if ((c->peer_family != AF_INET && c->peer_family != AF_INET6) ||
+        !inet_ntop(c->peer_family, c->peer_addr, name, sizeof name))
+        strcpy(name, "?");
     return name;
 }
 ls_server *ls_conn_server(const ls_conn *c) { return c->server; }
@@ -1251,6 +1281,7 @@ int ls_conn_freeze_head(ls_conn *c) {
 }
 
 int ls_conn_headers_sent(const ls_conn *c) { return c->res.frozen; }
+int ls_conn_open(const ls_conn *c) { return usable(c); }
 int ls_conn_finished(const ls_conn *c) { return c->res.ended; }
 
 int ls_conn_keepalive(const ls_conn *c) {
@@ -1268,7 +1299,9 @@ void ls_conn_set_keepalive(ls_conn *c, int keepalive) {
             c->keepalive_final = 0;
         return;
     }
-    c->res.keepalive = keepalive ? 1 : 0;
+    /* Only ever lowered: HTTP's answer (a client's Connection: close, HTTP/1.0 without
+     * keep-alive) and the server's state cannot be overridden (RFC 9112 9.6). */
+    c->res.keepalive = keepalive && c->keepalive_allowed ? 1 : 0;
 }
 
 /* Appends body bytes to the right queue with the framing of the response. */
@@ -1326,6 +1359,12 @@ int ls_conn_write(ls_conn *c, const char *data, size_t len, ls_release_fn rel, v
         int r = body_append(c, data, len, rel, ctx);
         if (r < 0)
             return r;
+    }
+    if (queued(c) > cfg(c)->max_output) { /* a handler that ignores false: stop it here */
+        LS_LOG(LS_LOG_WARN, "%s: output over %zu bytes: dropped", ls_conn_remote_address(c),
+               cfg(c)->max_output);
+        conn_close(c, LS_CLOSE_LIMIT, 1);
+        return LS_ECLOSED;
     }
     ls_server_defer(c->server, c);
     if (queued(c) < cfg(c)->high_water)

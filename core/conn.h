@@ -85,6 +85,8 @@ int ls_conn_remove_header(ls_conn *c, const char *name, size_t nlen);
 /* writeHead: the status and fields are final from now on. */
 int ls_conn_freeze_head(ls_conn *c);
 int ls_conn_headers_sent(const ls_conn *c);
+/* The request can still be answered (not closing, not yet detached). */
+int ls_conn_open(const ls_conn *c);
 int ls_conn_finished(const ls_conn *c);
 int ls_conn_keepalive(const ls_conn *c);
 void ls_conn_set_keepalive(ls_conn *c, int keepalive);

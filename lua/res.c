@@ -42,6 +42,9 @@ static int fail(lua_State *L, int err) {
     return luaL_error(L, "%s", ls_strerror(err));
 }
 
+/* The request can still be answered: attached, and its connection not closing. */
+static int alive(const ls_lreq *r) { return r->conn && ls_conn_open(r->conn); }
+
 static int dead(lua_State *L) {
     lua_pushnil(L);
     lua_pushliteral(L, "closed");
@@ -81,7 +84,7 @@ static void set_header(lua_State *L, ls_lreq *r, int name_idx, int value_idx, in
 
 static int res_set_header(lua_State *L) {
     ls_lreq *r = self(L);
-    if (!r->conn)
+    if (!alive(r))
         return dead(L);
     set_header(L, r, 2, 3, 1);
     lua_settop(L, 1);
@@ -92,7 +95,7 @@ static int res_get_header(lua_State *L) {
     ls_lreq *r = self(L);
     size_t nlen;
     const char *name = luaL_checklstring(L, 2, &nlen);
-    if (!r->conn)
+    if (!alive(r))
         return dead(L);
     const ls_response *res = ls_conn_response(r->conn);
     long first = ls_response_find_header(res, name, nlen, 0);
@@ -126,7 +129,7 @@ static int res_remove_header(lua_State *L) {
     ls_lreq *r = self(L);
     size_t nlen;
     const char *name = luaL_checklstring(L, 2, &nlen);
-    if (!r->conn)
+    if (!alive(r))
         return dead(L);
     int err = ls_conn_remove_header(r->conn, name, nlen);
     if (err < 0)
@@ -154,7 +157,7 @@ static void set_reason(lua_State *L, ls_lreq *r, int idx) {
 /* res:writeHead(status[, reason][, headers]) */
 static int res_write_head(lua_State *L) {
     ls_lreq *r = self(L);
-    if (!r->conn)
+    if (!alive(r))
         return dead(L);
     if (ls_conn_headers_sent(r->conn))
         return fail(L, LS_EHEADERS_SENT);
@@ -218,7 +221,7 @@ static int queue_arg(lua_State *L, ls_lreq *r, int idx,
  * res:drain()); false, err once the response is over or the connection gone. */
 static int res_write(lua_State *L) {
     ls_lreq *r = self(L);
-    if (!r->conn) {
+    if (!alive(r)) {
         lua_pushboolean(L, 0);
         lua_pushliteral(L, "closed");
         return 2;
@@ -238,7 +241,7 @@ static int res_write(lua_State *L) {
 /* res:finish([chunk]) and res["end"]: true the first time, false after. */
 static int res_finish(lua_State *L) {
     ls_lreq *r = self(L);
-    if (!r->conn || ls_conn_finished(r->conn)) {
+    if (!alive(r) || ls_conn_finished(r->conn)) {
         lua_pushboolean(L, 0);
         return 1;
     }
@@ -260,11 +263,13 @@ static int res_destroy(lua_State *L) {
  * "closed" when the connection went away. */
 static int res_drain(lua_State *L) {
     ls_lreq *r = self(L);
-    if (!r->conn) {
+    if (!alive(r)) {
         lua_pushboolean(L, 0);
         lua_pushliteral(L, "closed");
         return 2;
     }
+    if (r->wait != WAIT_NONE)
+        return luaL_error(L, "another coroutine already waits on this request");
     if (ls_conn_drain_wait(r->conn)) {
         lua_pushboolean(L, 1);
         return 1;
@@ -327,17 +332,17 @@ static int res_newindex(lua_State *L) {
     ls_lreq *r = self(L);
     const char *key = luaL_checkstring(L, 2);
     if (strcmp(key, "shouldKeepAlive") == 0) {
-        if (r->conn)
+        if (alive(r))
             ls_conn_set_keepalive(r->conn, lua_toboolean(L, 3));
         return 0;
     }
     if (strcmp(key, "statusCode") == 0) {
-        if (r->conn)
+        if (alive(r))
             set_status(L, r, 3);
         return 0;
     }
     if (strcmp(key, "statusMessage") == 0) {
-        if (r->conn)
+        if (alive(r))
             set_reason(L, r, 3);
         return 0;
     }

@@ -408,8 +408,8 @@ static void vm_on_drain(void *ud) {
 /* The core let go of the request: after this, both handles are dead. */
 static void detach(ls_lreq *r) {
     lua_State *L = r->vm->L;
-    if (r->co && r->self_ref != LUA_NOREF) {
-        /* The handler still runs: keep what its req fields need. */
+    if ((r->co || r->has_listeners) && r->self_ref != LUA_NOREF) {
+        /* The handler still runs, or listeners are about to: keep what req fields need. */
         lua_rawgeti(L, LUA_REGISTRYINDEX, r->self_ref);
         ls_req_snapshot(L, r, lua_gettop(L));
         lua_pop(L, 1);
