@@ -145,7 +145,7 @@ local STOP_TIMEOUT = tonumber(os.getenv("LUNASERVE_SPEC_STOP_TIMEOUT") or "") or
 -- Starts the server. opts.app: app path (nil: none given, the binary serves apps/hello);
 -- opts.args: extra options; opts.env: extra environment; opts.port: a fixed port instead of
 -- --port 0 (false: no --port option at all). Returns a Server with .port, .pid, .dir.
-function M.start(opts)
+local function start(opts, any)
     opts = opts or {}
     local dir = mktempdir()
     local argv = { M.bin(), "--host", "127.0.0.1" }
@@ -188,12 +188,15 @@ function M.start(opts)
         local line = out:match("^([^\n]*)\n")
         -- (the pid file can come after the listening line: wait for both)
         if line and self.pid then
-            local host, port = line:match("^lunaserve listening on http://([^:/]+):(%d+)/$")
-            if not port then
+            -- a master (any) may add " (N workers)"
+            local host, port, rest = line:match("^lunaserve listening on http://([^:/]+):(%d+)/(.*)$")
+            local workers = any and rest and rest:match("^ %((%d+) workers?%)$")
+            if not port or (rest ~= "" and not workers) then
                 self:kill()
-                error("unexpected first line on stdout: " .. string.format("%q", line), 2)
+                error("unexpected first line on stdout: " .. string.format("%q", line), 3)
             end
             self.host, self.port, self.listen_line = host, tonumber(port), line
+            self.workers = workers and tonumber(workers) or nil
             self.stdout = out
             return self
         end
@@ -201,15 +204,20 @@ function M.start(opts)
         if status then
             error(string.format("lunaserve exited with status %s before listening\nargv: %s\n"
                 .. "stderr:\n%s", status:gsub("%s+$", ""), table.concat(argv, " "),
-                self:log()), 2)
+                self:log()), 3)
         end
         if M.now() > deadline then
             self:kill()
             error(string.format("lunaserve printed no listening line within %gs\nargv: %s\n"
-                .. "stderr:\n%s", START_TIMEOUT, table.concat(argv, " "), self:log()), 2)
+                .. "stderr:\n%s", START_TIMEOUT, table.concat(argv, " "), self:log()), 3)
         end
         socket.sleep(0.01)
     end
+end
+
+-- Starts a single-process server (see start above for opts).
+function M.start(opts)
+    return start(opts, false)
 end
 
 -- The server's stderr so far.
@@ -881,71 +889,7 @@ end
 -- "lunaserve listening on http://HOST:PORT/ (N workers)"; sets .workers to N (nil for a single
 -- process). Same options as M.start.
 function M.start_any(opts)
-    opts = opts or {}
-    local dir = mktempdir()
-    local argv = { M.bin(), "--host", "127.0.0.1" }
-    if opts.port ~= false then
-        argv[#argv + 1] = "--port"
-        argv[#argv + 1] = tostring(opts.port or 0)
-    end
-    for _, a in ipairs(opts.args or {}) do
-        argv[#argv + 1] = tostring(a)
-    end
-    if opts.app then
-        argv[#argv + 1] = opts.app
-    end
-    local quoted = {}
-    if opts.env then
-        quoted[#quoted + 1] = "env"
-        for k, v in pairs(opts.env) do
-            quoted[#quoted + 1] = M.shquote(k .. "=" .. v)
-        end
-    end
-    for _, a in ipairs(argv) do
-        quoted[#quoted + 1] = M.shquote(a)
-    end
-    local inner = string.format(
-        "%s </dev/null >%s/out 2>%s/err & echo $! >%s/pid.tmp && mv %s/pid.tmp %s/pid; "
-            .. "wait $!; echo $? >%s/status.tmp && mv %s/status.tmp %s/status",
-        table.concat(quoted, " "), dir, dir, dir, dir, dir, dir, dir, dir)
-    os.execute("sh -c " .. M.shquote(inner) .. " </dev/null >/dev/null 2>&1 &")
-
-    local self = setmetatable({ dir = dir, argv = argv }, Server)
-    local deadline = M.now() + START_TIMEOUT
-    while true do
-        if not self.pid then
-            local p = read_file(dir .. "/pid")
-            if p and p:match("%d+") then
-                self.pid = tonumber(p:match("%d+"))
-            end
-        end
-        local out = read_file(dir .. "/out") or ""
-        local line = out:match("^([^\n]*)\n")
-        if line and self.pid then
-            local host, port, rest = line:match("^lunaserve listening on http://([^:/]+):(%d+)/(.*)$")
-            local workers = rest and rest:match("^ %((%d+) workers?%)$")
-            if not port or (rest ~= "" and not workers) then
-                self:kill()
-                error("unexpected first line on stdout: " .. string.format("%q", line), 2)
-            end
-            self.host, self.port, self.listen_line = host, tonumber(port), line
-            self.workers = workers and tonumber(workers) or nil
-            self.stdout = out
-            return self
-        end
-        local status = read_file(dir .. "/status")
-        if status then
-            error(string.format("lunaserve exited with status %s before listening\nargv: %s\n"
-                .. "stderr:\n%s", status:gsub("%s+$", ""), table.concat(argv, " "),
-                self:log()), 2)
-        end
-        if M.now() > deadline then
-            self:kill()
-            error(string.format("lunaserve printed no listening line within %gs\nargv: %s\n"
-                .. "stderr:\n%s", START_TIMEOUT, table.concat(argv, " "), self:log()), 2)
-        end
-        socket.sleep(0.01)
-    end
+    return start(opts, true)
 end
 
 -- True if process `pid` exists and is not a zombie.
