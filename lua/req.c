@@ -236,16 +236,25 @@ void ls_req_on_body(ls_lreq *r) {
     }
 }
 
-/* req:read() -> the next chunk, or nil at the end; nil, err if the request is gone. */
-static int req_read(lua_State *L) {
+/* The start of req:read and req:body: the request, or NULL with nil and the reason pushed
+ * when it is gone. One coroutine at a time may wait on a request. */
+static ls_lreq *body_reader(lua_State *L) {
     ls_lreq *r = req_check(L, 1);
-    if (!r->conn) {
+    if (!r->conn || !ls_conn_open(r->conn)) {
         lua_pushnil(L);
         lua_pushstring(L, r->aborted ? "aborted" : "closed");
-        return 2;
+        return NULL;
     }
     if (r->wait != WAIT_NONE)
-        return luaL_error(L, "the request body is already being read");
+        luaL_error(L, "another coroutine already waits on this request");
+    return r;
+}
+
+/* req:read() -> the next chunk, or nil at the end; nil, err if the request is gone. */
+static int req_read(lua_State *L) {
+    ls_lreq *r = body_reader(L);
+    if (!r)
+        return 2; /* nil, err */
     const char *p;
     size_t n = ls_conn_body(r->conn, &p);
     if (n) {
@@ -263,14 +272,9 @@ static int req_read(lua_State *L) {
 
 /* req:body() -> the whole body (up to the body limit); nil, err if the request is gone. */
 static int req_body(lua_State *L) {
-    ls_lreq *r = req_check(L, 1);
-    if (!r->conn) {
-        lua_pushnil(L);
-        lua_pushstring(L, r->aborted ? "aborted" : "closed");
-        return 2;
-    }
-    if (r->wait != WAIT_NONE)
-        return luaL_error(L, "the request body is already being read");
+    ls_lreq *r = body_reader(L);
+    if (!r)
+        return 2; /* nil, err */
     const char *p;
     size_t n = ls_conn_body(r->conn, &p);
     if (ls_conn_body_complete(r->conn) && r->acc_len == 0) {
