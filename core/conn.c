@@ -1401,7 +1401,8 @@ int ls_conn_finish(ls_conn *c, const char *data, size_t len, ls_release_fn rel, 
 void ls_conn_destroy(ls_conn *c) {
     if (c->state == ST_CLOSING)
         return;
-    int unclean = c->out.bytes || c->inflight || c->in_len ||
-                  (c->state == ST_ACTIVE && !c->msg_complete);
+    int body_unread = c->state == ST_ACTIVE && !c->msg_complete &&
+                      (c->req.chunked || c->req.content_length > 0);
+    int unclean = c->out.bytes || c->inflight || c->in_len || body_unread;
     conn_close(c, LS_CLOSE_DESTROY, unclean);
 }
