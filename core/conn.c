@@ -997,7 +997,8 @@ static void response_done(ls_conn *c) {
     if (c->state != ST_ACTIVE)
         return; /* closed meanwhile */
     if (!keep || c->truncated) {
-        conn_linger(c, LS_CLOSE_FINISH);
+        /* an error response keeps the reason conn_fail gave (timeout, protocol error) */
+        conn_linger(c, c->protocol_error ? c->close_reason : LS_CLOSE_FINISH);
         return;
     }
     c->state = ST_HEAD;
