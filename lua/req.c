@@ -351,13 +351,14 @@ static int req_tostring(lua_State *L) {
 }
 
 static int req_index(lua_State *L) {
-    ls_lreq *r = req_check(L, 1);
-    const char *key = luaL_checkstring(L, 2);
-    /* methods */
+    /* methods first (see res_index) */
+    lua_settop(L, 2);
     lua_pushvalue(L, 2);
     if (lua_rawget(L, lua_upvalueindex(2)) != LUA_TNIL)
         return 1;
     lua_pop(L, 1);
+    ls_lreq *r = req_check(L, 1);
+    const char *key = luaL_checkstring(L, 2);
     if (strcmp(key, "complete") == 0) {
         lua_pushboolean(L, r->conn ? ls_conn_body_complete(r->conn) : !r->aborted);
         return 1;

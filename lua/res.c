@@ -301,12 +301,15 @@ static int res_tostring(lua_State *L) {
 }
 
 static int res_index(lua_State *L) {
-    ls_lreq *r = self(L);
-    const char *key = luaL_checkstring(L, 2);
+    /* Methods first: finding one touches nothing of the object, so the type check (which
+     * the method itself does) is left for the properties. */
+    lua_settop(L, 2);
     lua_pushvalue(L, 2);
     if (lua_rawget(L, lua_upvalueindex(2)) != LUA_TNIL)
         return 1;
     lua_pop(L, 1);
+    ls_lreq *r = self(L);
+    const char *key = luaL_checkstring(L, 2);
     ls_conn *c = r->conn;
     if (strcmp(key, "statusCode") == 0) {
         lua_pushinteger(L, c ? ls_conn_response(c)->status : r->status);
