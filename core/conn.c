@@ -78,6 +78,7 @@ struct ls_conn {
     unsigned value_at_end : 1;   /* the last field value piece ended with the input */
     unsigned truncated : 1;      /* the response cannot be completed: close after the flush */
     unsigned keepalive_allowed : 1; /* what HTTP and the server allow this request */
+    unsigned body_poke : 1;      /* tell the application about its body again */
     unsigned read_progress : 1;  /* bytes arrived since the timer was armed */
     unsigned write_progress : 1; /* the kernel took bytes since the timer was armed */
     unsigned timer_kind : 3;
@@ -1037,6 +1038,12 @@ void ls_conn_advance(ls_conn *c) {
             conn_close(c, LS_CLOSE_LIMIT, 1);
             return;
         }
+        if (c->body_poke && c->ud) {
+            c->body_poke = 0;
+            c->server->app->on_body(c->ud);
+            if (c->state != ST_ACTIVE)
+                return;
+        }
         if (c->want_drain && queued(c) < cfg(c)->high_water && c->ud) {
             c->want_drain = 0;
             c->server->app->on_drain(c->ud);
@@ -1172,6 +1179,13 @@ void ls_conn_body_take(ls_conn *c, size_t n) {
 }
 
 int ls_conn_body_complete(const ls_conn *c) { return !usable(c) || c->msg_complete; }
+
+void ls_conn_body_poke(ls_conn *c) {
+    if (!usable(c))
+        return;
+    c->body_poke = 1;
+    ls_server_defer(c->server, c);
+}
 
 void ls_conn_body_wanted(ls_conn *c) {
     if (!usable(c) || !c->need_continue || c->res.head_sent || c->msg_complete)

@@ -73,6 +73,8 @@ ls_server *ls_conn_server(const ls_conn *c);
 size_t ls_conn_body(const ls_conn *c, const char **data);
 void ls_conn_body_take(ls_conn *c, size_t n);
 int ls_conn_body_complete(const ls_conn *c);
+/* Calls on_body again soon (deferred): for listeners added after the body arrived. */
+void ls_conn_body_poke(ls_conn *c);
 /* The handler wants the body: answers "Expect: 100-continue" if the client waits for it. */
 void ls_conn_body_wanted(ls_conn *c);
 

@@ -325,12 +325,15 @@ int ls_on(lua_State *L, ls_lreq *r, int res_idx, const char *side, const char *c
 static int req_on(lua_State *L) {
     static const char *const events[] = {"data", "end", "close", NULL};
     ls_lreq *r = req_check(L, 1);
-    int is_data = lua_type(L, 2) == LUA_TSTRING && strcmp(lua_tostring(L, 2), "data") == 0;
+    const char *ev = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "";
+    int body_event = strcmp(ev, "data") == 0 || strcmp(ev, "end") == 0;
     lua_settop(L, 3);
     push_res(L, 1); /* req, event, fn, res */
     ls_on(L, r, 4, "req", events);
-    if (is_data && r->conn)
+    if (body_event && r->conn) {
         ls_conn_body_wanted(r->conn);
+        ls_conn_body_poke(r->conn); /* what arrived before this listener is delivered too */
+    }
     return 1;
 }
 
