@@ -1,11 +1,13 @@
 #!/bin/sh
 # make bench: lunaserve (bench/app.lua, one worker) beside the peers of ../shared/bench,
-# measured by the same harness, with every server's ratio to nginx-lua.
-# Extra arguments go to the harness (e.g. `sh bench/run.sh -r 3 -s hello`).
+# measured by the same harness, with every server's ratio to nginx-lua, then the issue 5
+# targets (bench/targets.py). Extra arguments go to the harness (e.g. `-r 3 -s hello`).
 set -e
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 harness=${BENCH_HARNESS:-$root/../shared/bench/run.sh}
 [ -x "$harness" ] || { echo "no benchmark harness at $harness" >&2; exit 2; }
-exec "$harness" -R nginx-lua "$@" "lunaserve=$root/build/lunaserve $here/app.lua" \
+out=${TMPDIR:-/tmp}/bench-results/lunaserve-$(date +%Y%m%d-%H%M%S)
+"$harness" -o "$out" -R nginx-lua "$@" "lunaserve=$root/build/lunaserve $here/app.lua" \
     nginx-lua nginx-static luv node
+python3 "$here/targets.py" "$out/results.tsv"
