@@ -32,7 +32,8 @@ def main():
         vals = [fn(rows[(me, rd, scenario)]) for rd in rounds if (me, rd, scenario) in rows]
         return statistics.median(vals) if vals else None
 
-    per_conn = lambda r: (float(r["rss_conns_kb"]) - float(r["rss_idle_kb"])) / 1000
+    per_conn = lambda r: ((float(r["rss_conns_kb"]) - float(r["rss_idle_kb"]))
+                          / max(1.0, float(r["conns_alive"])))
     idle_mib = lambda r: float(r["rss_idle_kb"]) / 1024
     targets = [
         ("hello server CPU/req vs nginx-lua", ratio("hello", "srv_us_per_req", "nginx-lua"), "<=", 0.8),
