@@ -11,18 +11,7 @@ local function record(event)
     events[#events + 1] = event
 end
 
-local function kv(t)
-    local keys = {}
-    for k in pairs(t) do
-        keys[#keys + 1] = k
-    end
-    table.sort(keys)
-    local out = {}
-    for _, k in ipairs(keys) do
-        out[#out + 1] = k .. "=" .. tostring(t[k]) .. "\n"
-    end
-    return table.concat(out)
-end
+local kv = require("testkit").kv
 
 -- Describes the outcome of pcall(f, ...): "ok:<results>" or "error".
 local function try(f, ...)
@@ -37,10 +26,7 @@ local function try(f, ...)
     return "ok:" .. table.concat(parts, ",")
 end
 
-local function query_param(req, name)
-    local q = req.query or ""
-    return q:match("^" .. name .. "=([^&]*)") or q:match("&" .. name .. "=([^&]*)")
-end
+local query_param = require("testkit").param
 
 local routes = {}
 

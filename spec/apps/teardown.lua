@@ -6,23 +6,9 @@ local lunaserve = require("lunaserve")
 
 local state = {}
 
-local function kv(t)
-    local keys = {}
-    for k in pairs(t) do
-        keys[#keys + 1] = k
-    end
-    table.sort(keys)
-    local out = {}
-    for _, k in ipairs(keys) do
-        out[#out + 1] = k .. "=" .. tostring(t[k]) .. "\n"
-    end
-    return table.concat(out)
-end
+local kv = require("testkit").kv
 
-local function param(req, name)
-    local q = req.query or ""
-    return q:match("^" .. name .. "=([^&]*)") or q:match("&" .. name .. "=([^&]*)")
-end
+local param = require("testkit").param
 
 local routes = {}
 

@@ -25,10 +25,7 @@ if DIR and DIR ~= "" then
     end
 end
 
-local function param(req, name)
-    local q = req.query or ""
-    return q:match("^" .. name .. "=([^&]*)") or q:match("&" .. name .. "=([^&]*)")
-end
+local param = require("testkit").param
 
 return function(req, res)
     res:setHeader("Content-Type", "text/plain")
