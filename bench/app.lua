@@ -1,8 +1,9 @@
 -- The app the benchmark harness measures: GET / and GET /64k, as the peers in
--- ../shared/bench answer them.
+-- ../shared/bench answer them. Like the nginx peers (keepalive_requests 1000000), it does
+-- not end keep-alive connections every 1000 requests.
 local big = string.rep("x", 65536)
 
-return function(req, res)
+local function handle(req, res)
     if req.path == "/64k" then
         res:setHeader("Content-Type", "application/octet-stream")
         res:finish(big)
@@ -11,3 +12,5 @@ return function(req, res)
         res:finish("Hello, World!\n")
     end
 end
+
+return { handle = handle, max_requests = 1000000 }
