@@ -164,6 +164,7 @@ static void kit_give(ls_conn *c) {
         else if (g->own)
             free(g->own);
     }
+    ls_outq_free(&r->pre); /* empty: its segment table goes too */
     ls_kit k = {q->arena, q->acap, q->fields, q->fcap, r->strings, r->scap,
                 r->headers, r->hcap, o->segs, o->cap, block};
     q->arena = NULL, q->acap = q->alen = 0, q->fields = NULL, q->fcap = q->nfields = 0;
