@@ -164,12 +164,3 @@ void ls_request_field_done(ls_request *r) {
         break;
     }
 }
-
-const ls_field *ls_request_find(const ls_request *r, const char *lower, size_t len) {
-    for (size_t i = 0; i < r->nfields; i++) {
-        const ls_field *f = &r->fields[i];
-        if (f->nlen == len && ls_name_is(r->arena + f->name, len, lower))
-            return f;
-    }
-    return NULL;
-}

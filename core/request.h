@@ -54,7 +54,5 @@ static inline const char *ls_field_value(const ls_request *r, const ls_field *f)
 /* Bytes of head stored (url, names, values). */
 static inline size_t ls_request_head_bytes(const ls_request *r) { return r->alen; }
 
-/* The first field with this lower-case name, or NULL. */
-const ls_field *ls_request_find(const ls_request *r, const char *lower, size_t len);
 
 #endif

@@ -306,9 +306,9 @@ void ls_vm_emit(ls_lreq *r, const char *key, int nargs) {
     lua_settop(L, first - 1);
 }
 
-/* Wakes the coroutine blocked on `wait` (if any) with the values the caller pushed onto
- * its stack via push(). */
-static void wake(ls_lreq *r, int wait, void (*push)(lua_State *co, ls_lreq *r)) {
+/* Wakes the coroutine blocked on `wait` (if any) with the values push() leaves on its
+ * stack. */
+void ls_vm_wake(ls_lreq *r, int wait, void (*push)(lua_State *co, ls_lreq *r)) {
     if (r->wait != wait || !r->waiter)
         return;
     lua_State *L = r->vm->L, *co = r->waiter;
@@ -325,10 +325,6 @@ static void wake(ls_lreq *r, int wait, void (*push)(lua_State *co, ls_lreq *r)) 
     push(co, r);
     ls_vm_resume(r->vm, co, lua_gettop(co) - top);
     lua_pop(L, 1);
-}
-
-void ls_vm_wake(ls_lreq *r, int wait, void (*push)(lua_State *co, ls_lreq *r)) {
-    wake(r, wait, push);
 }
 
 static void push_closed(lua_State *co, ls_lreq *r) {
@@ -401,7 +397,7 @@ static void vm_on_body(void *ud) { ls_req_on_body(ud); }
 
 static void vm_on_drain(void *ud) {
     ls_lreq *r = ud;
-    wake(r, WAIT_DRAIN, push_true);
+    ls_vm_wake(r, WAIT_DRAIN, push_true);
     ls_vm_emit(r, "res:drain", 0);
 }
 
@@ -430,8 +426,8 @@ static void vm_on_finish(void *ud) {
     ls_vm_emit(r, "req:close", 0);
     ls_vm_emit(r, "res:close", 0);
     if (r->wait == WAIT_READ || r->wait == WAIT_BODY) /* the rest of the body is not read */
-        wake(r, r->wait, push_nil_closed);
-    wake(r, WAIT_DRAIN, push_true);
+        ls_vm_wake(r, r->wait, push_nil_closed);
+    ls_vm_wake(r, WAIT_DRAIN, push_true);
     r->busy = 0;
     ls_vm_release(r);
 }
@@ -444,15 +440,10 @@ static void vm_on_abort(void *ud) {
     ls_vm_emit(r, "req:close", 0);
     ls_vm_emit(r, "res:close", 0);
     if (r->wait == WAIT_READ || r->wait == WAIT_BODY)
-        wake(r, r->wait, push_nil_aborted);
-    wake(r, WAIT_DRAIN, push_closed);
+        ls_vm_wake(r, r->wait, push_nil_aborted);
+    ls_vm_wake(r, WAIT_DRAIN, push_closed);
     r->busy = 0;
     ls_vm_release(r);
-}
-
-static void vm_on_stopped(void *app) {
-    ls_vm *vm = app;
-    ls_sleep_close_all(vm);
 }
 
 const ls_app_iface ls_vm_iface = {
@@ -461,7 +452,6 @@ const ls_app_iface ls_vm_iface = {
     .on_drain = vm_on_drain,
     .on_finish = vm_on_finish,
     .on_abort = vm_on_abort,
-    .on_stopped = vm_on_stopped,
 };
 
 int ls_vm_wait(lua_State *L, ls_lreq *r, int wait) {
