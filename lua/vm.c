@@ -280,8 +280,12 @@ void ls_vm_emit(ls_lreq *r, const char *key, int nargs) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, r->self_ref);
     lua_getiuservalue(L, -1, SLOT_LISTENERS);
     lua_remove(L, -2);
-    if (!lua_istable(L, -1) || lua_getfield(L, -1, key) != LUA_TTABLE) {
-        lua_pop(L, lua_istable(L, -1) ? 2 + nargs : 1 + nargs);
+    if (!lua_istable(L, -1)) { /* no listener at all */
+        lua_pop(L, 1 + nargs);
+        return;
+    }
+    if (lua_getfield(L, -1, key) != LUA_TTABLE) { /* none for this event */
+        lua_pop(L, 2 + nargs);
         return;
     }
     /* stack: args..., listeners, list */

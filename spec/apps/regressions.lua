@@ -33,6 +33,21 @@ end
 
 -- /busy?ms=MS: blocks the whole loop (no yield) for MS ms of CPU time (at most about 2 s of
 -- wall time on a loaded machine), then answers.
+-- /listen-close: one 'close' listener and nothing else, so every other event of the
+-- request finds no listener of its own (ls_vm_emit used to leave a value on the main Lua
+-- stack for each of those: memory that no collection frees).
+routes["/listen-close"] = function(req, res)
+    res:on("close", function() end)
+    res:finish("ok")
+end
+
+-- /lua-memory: Lua's heap in bytes after a full collection.
+routes["/lua-memory"] = function(req, res)
+    collectgarbage()
+    collectgarbage()
+    res:finish(tostring(math.floor(collectgarbage("count") * 1024)))
+end
+
 routes["/busy"] = function(req, res)
     local ms = tonumber(param(req, "ms") or "500")
     local t, w = os.clock(), os.time()
