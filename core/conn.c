@@ -32,7 +32,7 @@ enum { PAUSE_NONE, PAUSE_HEADERS, PAUSE_MESSAGE };
 struct ls_conn {
     ls_conn_node node; /* first: the server's links */
     uv_tcp_t tcp;
-    uv_timer_t timer;
+    ls_deadline deadline; /* the one timeout in force (timer_kind), on the server's lists */
     union conn_req *ioreq; /* the write or shutdown in flight; made on first need */
     uint8_t peer_family;   /* AF_INET or AF_INET6 (0: unknown) */
     uint8_t peer_addr[16]; /* the client's address, formatted when asked */
@@ -460,8 +460,8 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
     ls_server_run_pending(s);
 }
 
-static void on_timer(uv_timer_t *t) {
-    ls_conn *c = t->data;
+void ls_conn_timeout(ls_deadline *d) {
+    ls_conn *c = (ls_conn *)((char *)d - offsetof(ls_conn, deadline));
     ls_server *s = c->server;
     switch (c->state) {
     case ST_HEAD:
@@ -492,9 +492,7 @@ static void on_timer(uv_timer_t *t) {
 
 /* Sets up an accepted socket (c->tcp already initialised and connected). */
 static void conn_start(ls_server *s, ls_conn *c) {
-    uv_timer_init(s->loop, &c->timer);
-    c->timer.data = c;
-    c->handles = 2;
+    c->handles = 1;
     uv_tcp_nodelay(&c->tcp, 1);
     ls_request_init(&c->req);
     ls_response_init(&c->res);
@@ -567,7 +565,7 @@ static void conn_close(ls_conn *c, ls_close_reason why, int reset) {
     ls_outq_clear(&c->res.pre);
     if (!reset || c->shutdown_sent || uv_tcp_close_reset(&c->tcp, on_handle_closed) != 0)
         uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
-    uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+    ls_deadline_clear(&c->deadline);
 }
 
 /* ---------------------------------------------------------------- timers and reading */
@@ -607,14 +605,14 @@ static void conn_arm(ls_conn *c) {
     }
     if (kind == T_IDLE)
         progress = 0; /* bytes that start no request (bare CRLFs) do not extend the idle time */
-    if (kind == c->timer_kind && !progress && (kind == T_NONE || uv_is_active((uv_handle_t *)&c->timer)))
+    if (kind == c->timer_kind && !progress && (kind == T_NONE || ls_deadline_armed(&c->deadline)))
         return;
     c->timer_kind = kind;
     c->read_progress = c->write_progress = 0;
     if (kind == T_NONE)
-        uv_timer_stop(&c->timer);
+        ls_deadline_clear(&c->deadline);
     else
-        uv_timer_start(&c->timer, on_timer, ms ? ms : 1, 0);
+        ls_deadline_set(&c->server->deadlines, &c->deadline, kind, now + (ms ? ms : 1));
 }
 
 static void conn_update_reading(ls_conn *c) {

@@ -12,6 +12,7 @@
 #ifndef LS_CONN_H
 #define LS_CONN_H
 
+#include "deadline.h"
 #include "outq.h"
 #include "request.h"
 #include "response.h"
@@ -61,6 +62,8 @@ void ls_conn_open_fd(ls_server *s, int fd);
 void ls_conn_advance(ls_conn *c);
 /* Graceful stop: closes idle connections now, lets active ones finish (called by the server). */
 void ls_conn_stop(ls_conn *c);
+/* The connection's deadline expired (called by the server's deadlines). */
+void ls_conn_timeout(ls_deadline *d);
 
 /* --- for the application layer --- */
 const ls_request *ls_conn_request(const ls_conn *c);

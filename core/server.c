@@ -47,9 +47,10 @@ int ls_server_init(ls_server *s, uv_loop_t *loop, const ls_settings *settings,
     s->idle.data = s;
     uv_timer_init(loop, &s->grace);
     s->grace.data = s;
+    ls_deadlines_init(&s->deadlines, loop, ls_conn_timeout);
     uv_tcp_init(loop, &s->listener);
     s->listener.data = s;
-    s->handles_open = 3;
+    s->handles_open = 4;
     return 0;
 }
 
@@ -176,6 +177,7 @@ static void finish_stop(ls_server *s) {
     if (!uv_is_closing((uv_handle_t *)&s->idle)) {
         uv_close((uv_handle_t *)&s->idle, on_handle_closed);
         uv_close((uv_handle_t *)&s->grace, on_handle_closed);
+        ls_deadlines_close(&s->deadlines, on_handle_closed, s);
     }
 }
 

@@ -4,6 +4,7 @@
 #define LS_SERVER_H
 
 #include "conn.h"
+#include "deadline.h"
 #include "settings.h"
 
 #include <uv.h>
@@ -56,6 +57,7 @@ struct ls_server {
     uv_tcp_t listener;
     uv_idle_t idle;      /* runs deferred work left over for the next loop turn */
     uv_timer_t grace;    /* shutdown deadline */
+    ls_deadlines deadlines; /* every connection's timeout */
     ls_settings settings;
     const ls_app_iface *app;
     void *app_ctx;

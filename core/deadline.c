@@ -1,0 +1,79 @@
+#include "deadline.h"
+
+static void on_timer(uv_timer_t *t);
+
+static void arm(ls_deadlines *q, uint64_t at) {
+    uint64_t now = uv_now(q->timer.loop);
+    q->due = at;
+    uv_timer_start(&q->timer, on_timer, at > now ? at - now : 1, 0);
+}
+
+/* The earliest armed deadline, or 0. */
+static uint64_t earliest(const ls_deadlines *q) {
+    uint64_t min = 0;
+    for (unsigned i = 0; i < LS_DEADLINE_LISTS; i++) {
+        const ls_deadline *head = &q->lists[i], *first = head->next;
+        if (first != head && (!min || first->at < min))
+            min = first->at;
+    }
+    return min;
+}
+
+static void on_timer(uv_timer_t *t) {
+    ls_deadlines *q = t->data;
+    uint64_t now = uv_now(t->loop);
+    q->due = 0;
+    /* A callback may arm or clear other deadlines: re-read each head after every call. */
+    for (unsigned i = 0; i < LS_DEADLINE_LISTS; i++) {
+        ls_deadline *head = &q->lists[i];
+        while (head->next != head && head->next->at <= now) {
+            ls_deadline *d = head->next;
+            ls_deadline_clear(d);
+            q->expired(d);
+        }
+    }
+    uint64_t next = earliest(q);
+    if (next && (!q->due || next < q->due))
+        arm(q, next);
+}
+
+void ls_deadlines_init(ls_deadlines *q, uv_loop_t *loop, ls_deadline_fn expired) {
+    for (unsigned i = 0; i < LS_DEADLINE_LISTS; i++)
+        q->lists[i].prev = q->lists[i].next = &q->lists[i];
+    uv_timer_init(loop, &q->timer);
+    q->timer.data = q;
+    q->due = 0;
+    q->expired = expired;
+}
+
+void ls_deadlines_close(ls_deadlines *q, uv_close_cb cb, void *data) {
+    for (unsigned i = 0; i < LS_DEADLINE_LISTS; i++)
+        while (q->lists[i].next != &q->lists[i])
+            ls_deadline_clear(q->lists[i].next);
+    q->due = 0;
+    q->timer.data = data;
+    uv_close((uv_handle_t *)&q->timer, cb);
+}
+
+void ls_deadline_clear(ls_deadline *d) {
+    if (!d->next)
+        return;
+    d->prev->next = d->next;
+    d->next->prev = d->prev;
+    d->prev = d->next = NULL;
+}
+
+void ls_deadline_set(ls_deadlines *q, ls_deadline *d, unsigned list, uint64_t at) {
+    ls_deadline_clear(d);
+    ls_deadline *head = &q->lists[list], *after = head->prev;
+    while (after != head && after->at > at) /* usually no step: same duration, later start */
+        after = after->prev;
+    d->at = at;
+    d->prev = after;
+    d->next = after->next;
+    after->next->prev = d;
+    after->next = d;
+    /* A timer already due earlier fires first and re-arms for what is then the earliest. */
+    if (!q->due || at < q->due)
+        arm(q, at);
+}
