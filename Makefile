@@ -13,7 +13,7 @@ DEPS       = gcc make cmake pkg-config liblua5.4-dev lua5.4 libuv1-dev node-llht
 BENCH_DEPS = wrk python3 util-linux procps nginx libnginx-mod-http-lua lua-http lua5.2 \
              lua-luv nodejs
 
-.PHONY: all deps build asan fuzz-build fuzz run test bench clean
+.PHONY: all deps build asan fuzz-build fuzz run test bench bench-api clean
 
 all: build
 
@@ -55,6 +55,10 @@ test: build asan fuzz-build
 bench: build
 	@sh bench/deps.sh $(BENCH_DEPS)
 	sh bench/run.sh
+
+# The Lua-facing API alone: 1000000 handler calls per app on a fake connection, no socket.
+bench-api: build
+	$(BUILD)/api_bench -a bench/api/apps.lua bench/app.lua 1000000
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

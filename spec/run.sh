@@ -1,5 +1,5 @@
 #!/bin/sh
-# run.sh BUILD [ASAN_BUILD [FUZZ_BUILD]]: the C unit tests (ctest), a replay of the fuzz
+# run.sh BUILD [ASAN_BUILD [FUZZ_BUILD]]: the C unit tests (ctest, in both builds), a replay of the fuzz
 # corpus, then every busted spec against BUILD/lunaserve and ASAN_BUILD/lunaserve; ends with
 # one summary line.
 build=${1:-build}
@@ -15,6 +15,15 @@ cat "$log/ctest.txt"
 c_pass=$(sed -n 's/.* tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2 \1/p' "$log/ctest.txt")
 c_total=${c_pass% *}; c_fail=${c_pass#* }
 passed=$(( ${c_total:-0} - ${c_fail:-0} )); failed=${c_fail:-0}
+if [ -n "$asan" ]; then
+    echo "== C unit tests under ASan+UBSan (ctest)"
+    ctest --test-dir "$asan" --output-on-failure > "$log/ctest-asan.txt" 2>&1 || status=1
+    cat "$log/ctest-asan.txt"
+    a_pass=$(sed -n 's/.* tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2 \1/p' "$log/ctest-asan.txt")
+    a_total=${a_pass% *}; a_fail=${a_pass#* }
+    [ -n "$a_pass" ] || { a_total=1; a_fail=1; status=1; }
+    passed=$((passed + a_total - a_fail)); failed=$((failed + a_fail))
+fi
 
 if [ -n "$fuzz" ]; then
     echo "== fuzz corpus replay (core/fuzz/corpus)"
