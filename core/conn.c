@@ -37,7 +37,7 @@ struct ls_conn {
     uint8_t peer_family;   /* AF_INET or AF_INET6 (0: unknown) */
     uint8_t peer_addr[16]; /* the client's address, formatted when asked */
     ls_server *server;
-    llhttp_t parser;
+    llhttp_t *parser; /* while input is parsed; lent from a kit like the buffers below */
     int state;
     int pause_reason;
     int error_status; /* set by a parser callback to choose the error response */
@@ -143,7 +143,7 @@ static void kit_take(ls_conn *c) {
         c->out.spare = k->block;
         k->segs = NULL, k->block = NULL;
     }
-    free(k->strings), free(k->headers), free(k->segs), free(k->block);
+    free(k->strings), free(k->headers), free(k->segs), free(k->block), free(k->parser);
 }
 
 /* Gives the connection's per-request buffers back (it is idle, or closing): to the server's
@@ -166,7 +166,8 @@ static void kit_give(ls_conn *c) {
     }
     ls_outq_free(&r->pre); /* empty: its segment table goes too */
     ls_kit k = {q->arena, q->acap, q->fields, q->fcap, r->strings, r->scap,
-                r->headers, r->hcap, o->segs, o->cap, block};
+                r->headers, r->hcap, o->segs, o->cap, block, c->parser};
+    c->parser = NULL; /* only given when idle: the next request starts a fresh parse */
     q->arena = NULL, q->acap = q->alen = 0, q->fields = NULL, q->fcap = q->nfields = 0;
     r->strings = NULL, r->scap = r->slen = 0, r->headers = NULL, r->hcap = r->nheaders = 0;
     r->reason = NULL;
@@ -177,7 +178,9 @@ static void kit_give(ls_conn *c) {
         return;
     }
     free(k.arena), free(k.fields), free(k.strings), free(k.headers), free(k.segs), free(k.block);
+    free(k.parser);
 }
+
 
 static int on_message_begin(llhttp_t *p) {
     ls_conn *c = p->data;
@@ -355,6 +358,21 @@ static void parser_settings_init(void) {
     done = 1;
 }
 
+/* Gives the connection a parser at the start of a request: the spare kit's, or a new one. */
+static int parser_take(ls_conn *c) {
+    ls_server *s = c->server;
+    ls_kit *k = s->nkits ? &s->kits[s->nkits - 1] : NULL;
+    if (k && k->parser) {
+        c->parser = k->parser;
+        k->parser = NULL;
+    } else if (!(c->parser = malloc(sizeof *c->parser))) {
+        return -1;
+    }
+    llhttp_init(c->parser, HTTP_REQUEST, &parser_settings);
+    c->parser->data = c;
+    return 0;
+}
+
 /* ---------------------------------------------------------------- accept and close */
 
 static void on_handle_closed(uv_handle_t *h) {
@@ -377,6 +395,7 @@ static void on_handle_closed(uv_handle_t *h) {
     free(c->in);
     free(c->body);
     free(c->ioreq);
+    free(c->parser);
     free(c);
     ls_server_run_pending(s);
 }
@@ -497,8 +516,6 @@ static void conn_start(ls_server *s, ls_conn *c) {
     ls_request_init(&c->req);
     ls_response_init(&c->res);
     ls_outq_init(&c->out);
-    llhttp_init(&c->parser, HTTP_REQUEST, &parser_settings);
-    c->parser.data = c;
     c->state = ST_HEAD;
     c->head_deadline = uv_now(s->loop) + s->settings.header_timeout_ms;
 
@@ -703,6 +720,10 @@ static void conn_input(ls_conn *c, const char *data, size_t len, int from_in) {
     int body_news = 0;
     int kick = 0; /* after a head, run llhttp once more even with no input: a request
                      without a body completes right there */
+    if (!c->parser && len && !c->parse_dead && parser_take(c) < 0) {
+        conn_close(c, LS_CLOSE_PEER, 1);
+        return;
+    }
     while ((len || kick) && c->state != ST_CLOSING && !c->parser_paused && !c->parse_dead) {
         kick = 0;
         c->pause_reason = PAUSE_NONE;
@@ -714,8 +735,8 @@ static void conn_input(ls_conn *c, const char *data, size_t len, int from_in) {
             c->head_mark = data;
         c->exec_start = data;
         c->exec_end = data + len;
-        llhttp_errno_t err = llhttp_execute(&c->parser, data, len);
-        const char *stop = err == HPE_OK ? data + len : llhttp_get_error_pos(&c->parser);
+        llhttp_errno_t err = llhttp_execute(c->parser, data, len);
+        const char *stop = err == HPE_OK ? data + len : llhttp_get_error_pos(c->parser);
         if (c->in_head && (err == HPE_OK || err == HPE_PAUSED)) {
             c->head_bytes += (size_t)(stop - c->head_mark);
             if (c->pause_reason == PAUSE_HEADERS)
@@ -734,11 +755,11 @@ static void conn_input(ls_conn *c, const char *data, size_t len, int from_in) {
              * (RFC 9110 7.8) and the parser goes on with the next request. */
             len -= (size_t)(stop - data);
             data = stop;
-            llhttp_resume_after_upgrade(&c->parser);
+            llhttp_resume_after_upgrade(c->parser);
             continue;
         }
         if (err != HPE_PAUSED) {
-            const char *reason = llhttp_get_error_reason(&c->parser);
+            const char *reason = llhttp_get_error_reason(c->parser);
             LS_LOG(LS_LOG_DEBUG, "%s: bad request: %s (%s)", ls_conn_remote_address(c), llhttp_errno_name(err),
                    reason ? reason : "");
             len = 0;
@@ -748,7 +769,7 @@ static void conn_input(ls_conn *c, const char *data, size_t len, int from_in) {
         len -= (size_t)(stop - data);
         data = stop;
         if (c->pause_reason == PAUSE_HEADERS) {
-            llhttp_resume(&c->parser);
+            llhttp_resume(c->parser);
             dispatch(c);
             kick = 1;
         } else { /* PAUSE_MESSAGE: the next request waits for this response */
@@ -1008,7 +1029,7 @@ static void response_done(ls_conn *c) {
     ls_response_reset(&c->res, 0);
     if (c->parser_paused) {
         c->parser_paused = 0;
-        llhttp_resume(&c->parser);
+        llhttp_resume(c->parser);
     }
     conn_update_reading(c);
     if (c->in_len)

@@ -218,7 +218,7 @@ void ls_server_free(ls_server *s) {
     for (size_t i = 0; i < s->nkits; i++) {
         ls_kit *k = &s->kits[i];
         free(k->arena), free(k->fields), free(k->strings), free(k->headers), free(k->segs);
-        free(k->block);
+        free(k->block), free(k->parser);
     }
     s->nkits = 0;
 }

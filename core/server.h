@@ -48,6 +48,7 @@ typedef struct ls_kit {
     void *segs;
     size_t segcap;
     char *block;
+    void *parser; /* an llhttp_t */
 } ls_kit;
 
 #define LS_KITS 256
