@@ -835,7 +835,10 @@ static int unread_body_over_limit(const ls_conn *c) {
     return left > cfg(c)->discard_limit;
 }
 
-static void emit_head(ls_conn *c) {
+/* Queues the head, then what the body holds so far: the pre-head queue, then `data` (the last
+ * piece of a response that ends now, already counted in body_bytes; used in place with
+ * `rel`, else copied, so a short body shares the head's buffer). */
+static void emit_head(ls_conn *c, const char *data, size_t len, ls_release_fn rel, void *ctx) {
     ls_response *res = &c->res;
     const ls_request *req = &c->req;
     int head_req = req->method && strcmp(req->method, "HEAD") == 0;
@@ -889,6 +892,8 @@ static void emit_head(ls_conn *c) {
     if (n > sizeof stack) {
         buf = malloc(n);
         if (!buf) {
+            if (rel)
+                rel(ctx);
             conn_close(c, LS_CLOSE_LIMIT, 1);
             return;
         }
@@ -904,12 +909,18 @@ static void emit_head(ls_conn *c) {
     res->framing = fo;
     if (fo.framing == LS_FRAME_NONE) {
         ls_outq_clear(&res->pre);
-    } else if (res->pre.bytes) {
+        if (rel)
+            rel(ctx);
+    } else if (res->pre.bytes || len) {
         if (fo.framing == LS_FRAME_CHUNKED)
-            queue_chunk_header(c, res->pre.bytes);
+            queue_chunk_header(c, res->pre.bytes + len);
         ls_outq_move(&c->out, &res->pre);
+        if (len)
+            queue_bytes(c, &c->out, data, len, rel, ctx);
         if (fo.framing == LS_FRAME_CHUNKED)
             ls_outq_append(&c->out, "\r\n", 2);
+    } else if (rel) {
+        rel(ctx);
     }
     if (res->ended)
         queue_end(c);
@@ -1046,7 +1057,7 @@ void ls_conn_advance(ls_conn *c) {
     if (c->state == ST_ACTIVE) {
         ls_response *res = &c->res;
         if (!res->head_sent && res->ended)
-            emit_head(c);
+            emit_head(c, NULL, 0, NULL, NULL);
         if (c->state != ST_ACTIVE)
             return;
         conn_flush(c);
@@ -1383,7 +1394,7 @@ int ls_conn_write(ls_conn *c, const char *data, size_t len, ls_release_fn rel, v
     /* The first write commits the head: the body is a stream from here on. */
     if (!c->res.head_sent) {
         c->res.frozen = 1;
-        emit_head(c);
+        emit_head(c, NULL, 0, NULL, NULL);
         if (!usable(c)) {
             if (rel)
                 rel(ctx);
@@ -1421,14 +1432,35 @@ int ls_conn_finish(ls_conn *c, const char *data, size_t len, ls_release_fn rel, 
             rel(ctx);
         return usable(c) ? 0 : LS_ECLOSED;
     }
+    ls_response *res = &c->res;
+    if (!res->head_sent) {
+        /* The whole response is known: the head goes out with the body, in one buffer when
+         * the body is short. */
+        int head_req = c->req.method && strcmp(c->req.method, "HEAD") == 0;
+        if (len && (!ls_status_allows_body(res->status) || head_req)) {
+            res->body_bytes += len; /* a HEAD's Content-Length counts it; never sent */
+            if (rel)
+                rel(ctx);
+            len = 0, rel = NULL;
+        } else if (len && res->user_length >= 0 &&
+                   res->body_bytes + len > (uint64_t)res->user_length) {
+            if (rel)
+                rel(ctx);
+            return LS_ELENGTH;
+        }
+        res->body_bytes += len;
+        res->ended = res->frozen = 1;
+        emit_head(c, data, len, rel, ctx);
+        ls_server_defer(c->server, c);
+        return 1;
+    }
     if (len) {
         int r = body_append(c, data, len, rel, ctx);
         if (r < 0)
             return r;
     }
-    c->res.ended = c->res.frozen = 1;
-    if (c->res.head_sent)
-        queue_end(c);
+    res->ended = res->frozen = 1;
+    queue_end(c);
     ls_server_defer(c->server, c);
     return 1;
 }
