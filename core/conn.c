@@ -265,6 +265,8 @@ static int on_headers_complete(llhttp_t *p) {
     ls_conn *c = p->data;
     ls_request *r = &c->req;
     r->method = llhttp_method_name((llhttp_method_t)p->method);
+    r->is_head = p->method == HTTP_HEAD;
+    r->is_connect = p->method == HTTP_CONNECT;
     r->http_major = p->http_major;
     r->http_minor = p->http_minor;
     if (p->flags & F_CONTENT_LENGTH)
@@ -841,7 +843,7 @@ static int unread_body_over_limit(const ls_conn *c) {
 static void emit_head(ls_conn *c, const char *data, size_t len, ls_release_fn rel, void *ctx) {
     ls_response *res = &c->res;
     const ls_request *req = &c->req;
-    int head_req = req->method && strcmp(req->method, "HEAD") == 0;
+    int head_req = req->is_head;
     ls_framing_in fi = {
         .status = res->status,
         .head_request = head_req,
@@ -873,7 +875,7 @@ static void emit_head(ls_conn *c, const char *data, size_t len, ls_release_fn re
     if (res->ended && fo.framing == LS_FRAME_LENGTH && res->body_bytes < fo.length)
         c->keepalive_final = 0;
     /* A 2xx to CONNECT would start a tunnel, which this server does not do. */
-    if (res->status < 300 && req->method && strcmp(req->method, "CONNECT") == 0)
+    if (res->status < 300 && req->is_connect)
         c->keepalive_final = 0;
     ls_head h = {
         .status = res->status,
@@ -1353,7 +1355,7 @@ void ls_conn_set_keepalive(ls_conn *c, int keepalive) {
 /* Appends body bytes to the right queue with the framing of the response. */
 static int body_append(ls_conn *c, const char *data, size_t len, ls_release_fn rel, void *ctx) {
     ls_response *res = &c->res;
-    int head_req = c->req.method && strcmp(c->req.method, "HEAD") == 0;
+    int head_req = c->req.is_head;
     if (!ls_status_allows_body(res->status) || head_req ||
         (res->head_sent && res->framing.framing == LS_FRAME_NONE)) {
         res->body_bytes += len; /* counted for a HEAD's Content-Length, never sent */
@@ -1436,7 +1438,7 @@ int ls_conn_finish(ls_conn *c, const char *data, size_t len, ls_release_fn rel, 
     if (!res->head_sent) {
         /* The whole response is known: the head goes out with the body, in one buffer when
          * the body is short. */
-        int head_req = c->req.method && strcmp(c->req.method, "HEAD") == 0;
+        int head_req = c->req.is_head;
         if (len && (!ls_status_allows_body(res->status) || head_req)) {
             res->body_bytes += len; /* a HEAD's Content-Length counts it; never sent */
             if (rel)

@@ -30,6 +30,8 @@ typedef struct ls_request {
     unsigned bad_host : 1;       /* a Host value that is not uri-host [ ":" port ] */
     unsigned bad_field : 1;      /* a field name that is not a token (RFC 9110 5.1) */
     unsigned has_te : 1;         /* a Transfer-Encoding field was present */
+    unsigned is_head : 1;        /* the method is HEAD */
+    unsigned is_connect : 1;     /* the method is CONNECT */
     uint64_t body_received;
 } ls_request;
 

@@ -102,11 +102,10 @@ const char *ls_reason_phrase(int status) {
     }
 }
 
-static int is_tchar(unsigned char c) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-        return 1;
-    return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
+/* tchar (RFC 9110 5.6.2): ALPHA, DIGIT and !#$%&'*+-.^_`|~, one bit per byte value */
+static const uint32_t tchar_bits[8] = {0x00000000, 0x03ff6cfa, 0xc7fffffe, 0x57ffffff};
+
+static inline int is_tchar(unsigned char c) { return (tchar_bits[c >> 5] >> (c & 31)) & 1; }
 
 int ls_header_name_valid(const char *name, size_t len) {
     if (len == 0)
