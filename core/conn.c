@@ -6,6 +6,8 @@
 #include "server.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <llhttp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -928,9 +930,31 @@ static void emit_head(ls_conn *c, const char *data, size_t len, ls_release_fn re
         queue_end(c);
 }
 
+/* Holds small writes back in the kernel (TCP_CORK) until the server's deferred work is done. */
+static void conn_cork(ls_conn *c) {
+    uv_os_fd_t fd;
+    int one = 1;
+    if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 &&
+        setsockopt(fd, IPPROTO_TCP, TCP_CORK, &one, sizeof one) == 0)
+        ls_server_corked(c->server, c);
+}
+
+void ls_conn_uncork(ls_conn *c) {
+    uv_os_fd_t fd;
+    int zero = 0;
+    if (c->state != ST_CLOSING && uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
+        setsockopt(fd, IPPROTO_TCP, TCP_CORK, &zero, sizeof zero);
+}
+
 static void conn_flush(ls_conn *c) {
     if (c->inflight || c->out.bytes == 0 || c->state == ST_CLOSING)
         return;
+    /* A complete response with the next request already read (pipelining): the answers to
+     * what arrived together go out together, in as few packets as they fit. Each is still
+     * handed to the kernel here ('finish' keeps its meaning); the cork comes off before the
+     * loop waits again. */
+    if (c->in_len && c->res.ended && !c->node.corked)
+        conn_cork(c);
     uv_buf_t bufs[MAX_IOV];
     size_t n = ls_outq_bufs(&c->out, bufs, MAX_IOV);
     int r = uv_try_write((uv_stream_t *)&c->tcp, bufs, (unsigned)n);

@@ -62,6 +62,8 @@ void ls_conn_open_fd(ls_server *s, int fd);
 void ls_conn_advance(ls_conn *c);
 /* Graceful stop: closes idle connections now, lets active ones finish (called by the server). */
 void ls_conn_stop(ls_conn *c);
+/* Sends what the socket held back while corked (called by the server). */
+void ls_conn_uncork(ls_conn *c);
 /* The connection's deadline expired (called by the server's deadlines). */
 void ls_conn_timeout(ls_deadline *d);
 

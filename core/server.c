@@ -140,12 +140,29 @@ void ls_server_run_pending(ls_server *s) {
             ls_conn_advance(c);
         }
     }
+    /* Responses to pipelined requests went out corked: one packet for the lot. */
+    while (s->corked) {
+        ls_conn *c = s->corked;
+        s->corked = NODE(c)->next_corked;
+        NODE(c)->next_corked = NULL;
+        NODE(c)->corked = 0;
+        ls_conn_uncork(c);
+    }
     s->depth--;
     if (!s->pending && !uv_is_closing((uv_handle_t *)&s->idle))
         uv_idle_stop(&s->idle);
 }
 
 static void finish_stop(ls_server *s);
+
+void ls_server_corked(ls_server *s, ls_conn *c) {
+    ls_conn_node *n = NODE(c);
+    if (n->corked)
+        return;
+    n->corked = 1;
+    n->next_corked = s->corked;
+    s->corked = c;
+}
 
 void ls_server_forget(ls_server *s, ls_conn *c) {
     ls_conn_node *n = NODE(c);
@@ -159,6 +176,13 @@ void ls_server_forget(ls_server *s, ls_conn *c) {
         for (ls_conn **p = &s->pending; *p; p = &NODE(*p)->next_pending)
             if (*p == c) {
                 *p = n->next_pending;
+                break;
+            }
+    }
+    if (n->corked) {
+        for (ls_conn **p = &s->corked; *p; p = &NODE(*p)->next_corked)
+            if (*p == c) {
+                *p = n->next_corked;
                 break;
             }
     }

@@ -30,7 +30,9 @@ extern const char *const ls_close_reason_names[LS_CLOSE_REASONS];
 typedef struct ls_conn_node {
     ls_conn *prev, *next;  /* every open connection */
     ls_conn *next_pending; /* connections with deferred work */
-    unsigned pending;
+    ls_conn *next_corked;  /* connections whose socket is corked until the work is done */
+    unsigned pending : 1;
+    unsigned corked : 1;
 } ls_conn_node;
 
 /* The per-request buffers of a connection (head arena, field and header tables, header
@@ -63,6 +65,7 @@ struct ls_server {
     const ls_app_iface *app;
     void *app_ctx;
     ls_conn *pending;    /* connections with deferred work, linked through the conn */
+    ls_conn *corked;     /* sockets holding back responses to pipelined requests */
     ls_conn *conns;      /* every open connection */
     size_t nconns;
     int depth;           /* >0 while deferred work runs */
@@ -86,6 +89,9 @@ void ls_server_defer(ls_server *s, ls_conn *c);
 /* Runs the deferred work now; every libuv callback that may have deferred some calls it
  * before returning. */
 void ls_server_run_pending(ls_server *s);
+/* Remembers that c's socket is corked: it is uncorked (ls_conn_uncork) when the deferred
+ * work in progress is done, before control goes back to the loop. */
+void ls_server_corked(ls_server *s, ls_conn *c);
 /* Adds an accepted connection. */
 void ls_server_add(ls_server *s, ls_conn *c);
 /* Forgets c (its memory is about to go). */

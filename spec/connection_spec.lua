@@ -251,6 +251,27 @@ describe("connections", function()
             c:close()
         end)
 
+        it("sends the answer to a pipelined request at once when the next one is slow", function()
+            -- answers to requests that arrive together are held back (TCP_CORK) only until the
+            -- server's work on them is done: never while a handler waits
+            local echo = S.start({ app = ECHO })
+            finally(function() echo:stop_ok() end)
+            local c = echo:connect()
+            local t0 = S.now()
+            assert(c:send(S.get("/echo?i=1") .. S.get("/bytes/3") .. S.get("/slow/700")
+                .. S.get("/echo?i=4")))
+            local list = assert(c:read_responses(2, { timeout = 3 }))
+            local t_first = S.now() - t0
+            assert.are.equal("xxx", list[2].body)
+            assert.is_true(t_first < 0.15, "the answers before the slow request took "
+                .. t_first .. " s (held back behind it)")
+            local rest = assert(c:read_responses(2, { timeout = 3 }))
+            assert.are.equal("slow", rest[1].body)
+            assert.is_true(S.now() - t0 >= 0.65, "the slow request was answered early")
+            assert.are.equal("i=4", require("cjson").decode(rest[2].body).query)
+            c:close()
+        end)
+
         it("answers pipelined requests with bodies, including chunked ones, in order",
             function()
                 local c = srv:connect()
