@@ -1,38 +1,63 @@
-/* api_bench: the cost of the Lua-facing API alone. Calls an app's handler N times through
- * the binding (the lua/ files) on a fake connection (fake_conn.c: no socket, no parser, no
- * timers), the response head built by the real core/response_head.c, and checks every
- * response.
+/* api_bench: the cost of the Lua-facing API, measured through the real engine with no
+ * network. A real ls_server (core/, llhttp) on its own libuv loop serves one end of an
+ * AF_UNIX socketpair (ls_conn_open_fd; nothing listens); this program is the client on the
+ * other end, in the same thread: it writes DEPTH pipelined requests at once, runs the loop
+ * and reads the answers until all DEPTH are in, checks every one, and does that again until
+ * N handler calls have been timed.
  *
- * usage: api_bench [-v] [-b LEN] [-a APP2] [-B LEN2] [APP [N]]
- *   APP   the app (default bench/app.lua), N the number of timed calls (default 1000000)
- *   -a    also run APP2, with the same N, in a Lua state of its own
+ * usage: api_bench [-v] [-d DEPTH] [-b LEN] [-a APP2] [-B LEN2] [APP [N]]
+ *   APP   the app (default bench/app.lua), N the number of timed calls (default 1000000,
+ *         rounded up to a multiple of DEPTH)
+ *   -a    also run APP2, with the same N, in a Lua state and a server of its own
  *   -b/-B the expected body length of APP/APP2; default: the app table's
  *         bench_body_length, else 14 ("Hello, World!\n", what bench/app.lua answers)
- *   -v    print the first response of each app, byte for byte
+ *   -d    requests written at once (pipelined) per batch (default 64)
+ *   -v    print the first response of each app, byte for byte, and what the run used
  *
- * The request is always `GET /?a=1 HTTP/1.1` with Host, User-Agent and Accept; every call
- * is the first request of a keep-alive connection. Each response must be a 200 with the
- * expected body, and byte for byte the first one but for the Date value; the binding must
- * leave the main Lua stack empty after each call. At the end the app table's
- * bench_check(calls), if any, must return true, no request may still hold the Lua state,
- * Lua's memory may not have grown, and everything is freed (uv_loop_close must succeed;
- * ASan checks the rest). Exits 1 on any failure. */
+ * The request is always `GET /?a=1 HTTP/1.1` with Host, User-Agent and Accept, on
+ * keep-alive connections. A connection carries whole batches, at most max_requests - 1
+ * requests (the app's setting, 1000 by default; a batch shrinks to fit), so that no answer
+ * says Connection: close; then the client closes its end and opens a new socketpair, as it
+ * also does when the server ends a connection after a batch. Each response must be a 200
+ * with the expected body (chunked framing decoded), and byte for byte the first one but for
+ * the Date value; the binding must leave the main Lua stack empty after each batch. At the
+ * end the app table's bench_check(calls), if any, must return true, the server must have
+ * counted as many requests as there were answers, no request may still hold the Lua state,
+ * Lua's memory may not have grown over the timed calls, no connection may have closed for
+ * another reason than the client's close, a response that ended it or the shutdown, and
+ * everything is stopped and freed (the server reports that it stopped, uv_loop_close must
+ * succeed; ASan checks the rest). A batch that makes no progress for 10 s (a handler that
+ * never finishes) fails too. Exits 1 on any failure.
+ *
+ * ns/call is wall time per handler call, so it includes the engine's work (llhttp, the
+ * response head, the output queue, libuv) and both ends' socketpair syscalls: per call the
+ * server's write of the answer (and a TCP_CORK setsockopt, which fails on a socketpair and
+ * is therefore tried again for every pipelined answer), per batch the client's write and a
+ * few reads and epoll_waits. Callgrind's instructions per call count user space only. */
 #include "binding.h"
-#include "fake_conn.h"
+#include "response_head.h" /* ls_name_is */
 #include "settings.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #ifndef API_BENCH_APP
 #define API_BENCH_APP "bench/app.lua"
 #endif
 
 #define DEFAULT_BODY 14         /* bench/app.lua's "Hello, World!\n" */
-#define WARMUP 1000             /* untimed calls before the timed ones */
+#define DEFAULT_DEPTH 64        /* requests pipelined per batch */
+#define MAX_DEPTH 4096
+#define WARMUP 1000             /* untimed calls (at least) before the timed ones */
 #define LUA_GROWTH_MAX (64 << 10) /* bytes Lua's memory may grow across the timed calls */
+#define MAX_HEAD (64 << 10)     /* a response head longer than this is refused */
+#define STALL_S 10              /* seconds a batch may go without progress */
 
 static const char *const request_fields[] = {"Host",   "localhost:8080", "User-Agent",
                                              "api_bench", "Accept",     "*/*",
@@ -69,27 +94,18 @@ static void print_bytes(FILE *f, const char *p, size_t n) {
 /* ------------------------------------------------------------------ response parsing */
 
 typedef struct {
+    size_t len;      /* the whole response (head and framed body); 0: not all there yet */
     int status;
     size_t head_len;
     size_t body_len; /* decoded (chunked framing removed) */
     size_t date_at, date_end; /* the Date value's bytes, or 0, 0 */
 } parsed;
 
-static int name_is(const char *p, size_t n, const char *lower) {
-    size_t i = 0;
-    for (; i < n && lower[i]; i++) {
-        char ch = p[i];
-        if (ch >= 'A' && ch <= 'Z')
-            ch = (char)(ch + 32);
-        if (ch != lower[i])
-            return 0;
-    }
-    return i == n && lower[i] == 0;
-}
-
-/* Decodes a chunked body that must end exactly at end; returns its length or -1. */
-static long dechunk(const char *p, const char *end) {
-    long total = 0;
+/* Frames a chunked body (no trailers) that starts at p: returns the bytes it takes on the
+ * wire and stores its decoded length, 0 if it is not all there yet, or -1 if it is bad. */
+static long dechunk(const char *p, const char *end, size_t *decoded) {
+    const char *start = p;
+    size_t total = 0;
     for (;;) {
         long size = 0;
         int digits = 0;
@@ -102,21 +118,36 @@ static long dechunk(const char *p, const char *end) {
                 return -1;
             size = size * 16 + v;
         }
-        if (!digits || end - p < 2 || p[1] != '\n')
+        if (end - p < 2)
+            return 0;
+        if (!digits || p[1] != '\n')
             return -1;
         p += 2;
-        if (size == 0)
-            return end - p == 2 && p[0] == '\r' && p[1] == '\n' ? total : -1;
-        if (end - p < size + 2 || p[size] != '\r' || p[size + 1] != '\n')
+        if (size == 0) {
+            if (end - p < 2)
+                return 0;
+            if (p[0] != '\r' || p[1] != '\n')
+                return -1;
+            *decoded = total;
+            return p + 2 - start;
+        }
+        if (end - p < size + 2)
+            return 0;
+        if (p[size] != '\r' || p[size + 1] != '\n')
             return -1;
         p += size + 2;
-        total += size;
+        total += (size_t)size;
     }
 }
 
-/* Parses a whole HTTP/1.1 response; NULL, or what is wrong with it. */
-static const char *parse_response(const char *p, size_t n, parsed *out) {
+/* Parses the HTTP/1.1 response at the start of p[0, n): NULL, or what is wrong with it.
+ * out->len is 0 while it is not all there; eof says that no more bytes will come (a body
+ * without a length then ends at n). */
+static const char *parse_response(const char *p, size_t n, int eof, parsed *out) {
     memset(out, 0, sizeof *out);
+    const char *end = memmem(p, n, "\r\n\r\n", 4);
+    if (!end)
+        return eof && n ? "no end of head" : n > MAX_HEAD ? "a head that does not end" : NULL;
     if (n < 13 || memcmp(p, "HTTP/1.1 ", 9) != 0 || p[12] != ' ')
         return "no HTTP/1.1 status line";
     for (int i = 9; i < 12; i++) {
@@ -124,13 +155,10 @@ static const char *parse_response(const char *p, size_t n, parsed *out) {
             return "a status that is not 3 digits";
         out->status = out->status * 10 + (p[i] - '0');
     }
-    const char *end = memmem(p, n, "\r\n\r\n", 4);
-    if (!end)
-        return "no end of head";
     out->head_len = (size_t)(end - p) + 4;
     long length = -1;
     int chunked = 0;
-    const char *line = memchr(p, '\n', n) + 1;
+    const char *line = (const char *)memchr(p, '\n', n) + 1;
     while (line < end + 2) {
         const char *eol = memmem(line, (size_t)(end + 2 - line), "\r\n", 2);
         const char *colon = memchr(line, ':', (size_t)(eol - line));
@@ -140,16 +168,16 @@ static const char *parse_response(const char *p, size_t n, parsed *out) {
         while (v < eol && *v == ' ')
             v++;
         size_t nlen = (size_t)(colon - line), vlen = (size_t)(eol - v);
-        if (name_is(line, nlen, "content-length")) {
+        if (ls_name_is(line, nlen, "content-length")) {
             length = 0;
             for (size_t i = 0; i < vlen; i++) {
-                if (v[i] < '0' || v[i] > '9')
+                if (v[i] < '0' || v[i] > '9' || i > 15)
                     return "a bad Content-Length";
                 length = length * 10 + (v[i] - '0');
             }
-        } else if (name_is(line, nlen, "transfer-encoding")) {
-            chunked = name_is(v, vlen, "chunked");
-        } else if (name_is(line, nlen, "date")) {
+        } else if (ls_name_is(line, nlen, "transfer-encoding")) {
+            chunked = ls_name_is(v, vlen, "chunked");
+        } else if (ls_name_is(line, nlen, "date")) {
             if (vlen != 29)
                 return "a Date value that is not 29 bytes";
             out->date_at = (size_t)(v - p);
@@ -160,17 +188,21 @@ static const char *parse_response(const char *p, size_t n, parsed *out) {
     if (length >= 0 && chunked)
         return "both Content-Length and chunked";
     size_t rest = n - out->head_len;
-    if (chunked) {
-        long b = dechunk(p + out->head_len, p + n);
-        if (b < 0)
+    if (out->status / 100 == 1 || out->status == 204 || out->status == 304) {
+        out->len = out->head_len; /* no body, whatever the fields say */
+    } else if (chunked) {
+        long w = dechunk(p + out->head_len, p + n, &out->body_len);
+        if (w < 0 || (w == 0 && eof))
             return "a bad chunked body";
-        out->body_len = (size_t)b;
+        out->len = w ? out->head_len + (size_t)w : 0;
     } else if (length >= 0) {
-        if (rest != (size_t)length)
-            return "a body whose length is not the Content-Length";
-        out->body_len = rest;
-    } else {
+        if (rest < (size_t)length && eof)
+            return "a body shorter than the Content-Length";
+        out->body_len = (size_t)length;
+        out->len = rest >= (size_t)length ? out->head_len + (size_t)length : 0;
+    } else if (eof) {
         out->body_len = rest; /* delimited by the close */
+        out->len = n;
     }
     return NULL;
 }
@@ -182,37 +214,227 @@ typedef struct {
     long expect_body; /* -1: from the app table, else DEFAULT_BODY */
 } app_opt;
 
+/* One app's run: its Lua state, its server, and the client end of the current connection. */
 typedef struct {
-    char *bytes;
-    size_t len;
-    parsed p;
-} reference;
+    ls_server server; /* first: it is large (its kits) */
+    uv_loop_t *loop;
+    uv_timer_t watchdog;     /* ticks once a second: a batch that stalls fails */
+    int ticks;               /* ticks since the last progress */
+    int watchdog_open;
+    ls_vm *vm;
+    const char *app;
+    long expect;             /* the body length every response must have */
+    int depth;               /* requests per batch */
+    unsigned long per_conn;  /* requests a connection may carry (max_requests - 1) */
+    int fd;                  /* the client end, or -1 */
+    unsigned long conn_requests; /* requests sent on the current connection */
+    unsigned long conns;     /* connections opened */
+    char *req;               /* depth requests, back to back */
+    size_t req_len;
+    char *in;                /* what the client read and has not checked yet */
+    size_t in_len, in_cap;
+    char *ref;               /* the first response: every other one must match it */
+    parsed ref_p;
+    unsigned long long calls; /* handler calls answered so far */
+} bench;
 
-/* Serves one call and compares it with the reference; 0, or -1 after saying why. */
-static int call_once(lua_State *L, ls_conn *c, const reference *ref, const char *app,
-                     unsigned long long i) {
-    fake_result r = fake_conn_serve(c);
-    size_t len;
-    const char *out = fake_conn_output(c, &len);
-    if (lua_gettop(L) != 0) {
-        /* Each value left there stays reachable (it is never collected) and the stack only
-         * grows: Lua's stack limit then fails every later request. */
-        fprintf(stderr, "api_bench: %s: call %llu left %d value(s) on the main Lua stack\n",
-                app, i, lua_gettop(L));
+static int stopped; /* the server reported that it stopped (on_stopped) */
+
+static void on_stopped(void *app) {
+    ls_sleep_close_all(app); /* the app context is the vm: its lunaserve.sleep timers */
+    stopped = 1;
+}
+
+/* The client closes its end; the server sees EOF and closes its own (an idle close). */
+static void client_close(bench *b) {
+    if (b->fd >= 0)
+        close(b->fd);
+    b->fd = -1;
+}
+
+/* A new connection: one end of a socketpair to the server, the other for the client. */
+static int client_open(bench *b) {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0) {
+        fprintf(stderr, "api_bench: socketpair: %s\n", strerror(errno));
         return -1;
     }
-    if (r == FAKE_FINISHED && len == ref->len &&
-        memcmp(out, ref->bytes, ref->p.date_at) == 0 &&
-        memcmp(out + ref->p.date_end, ref->bytes + ref->p.date_end, len - ref->p.date_end) == 0)
-        return 0;
-    fprintf(stderr, "api_bench: %s: call %llu: %s; it answered:\n", app, i,
-            r == FAKE_PENDING  ? "the response did not complete"
-            : r == FAKE_ABORTED ? "the request was aborted"
-                                : "the response differs from the first one");
+    size_t before = b->server.nconns;
+    ls_conn_open_fd(&b->server, sv[1]); /* the server owns sv[1] from here, even on failure */
+    if (b->server.nconns != before + 1) {
+        fprintf(stderr, "api_bench: the server did not take the connection\n");
+        close(sv[0]);
+        return -1;
+    }
+    b->fd = sv[0];
+    b->conn_requests = 0;
+    b->conns++;
+    return 0;
+}
+
+static int fail_response(const bench *b, unsigned long long call, const char *why,
+                         const char *out, size_t len) {
+    fprintf(stderr, "api_bench: %s: call %llu: %s; it answered:\n", b->app, call, why);
     print_bytes(stderr, out, len);
-    fprintf(stderr, "the first response was:\n");
-    print_bytes(stderr, ref->bytes, ref->len);
+    if (b->ref) {
+        fprintf(stderr, "the first response was:\n");
+        print_bytes(stderr, b->ref, b->ref_p.len);
+    }
     return -1;
+}
+
+/* Takes the first response as the reference once it has been checked in full. */
+static int set_reference(bench *b, const char *p, const parsed *pr, int verbose) {
+    if (!(b->ref = malloc(pr->len))) {
+        fprintf(stderr, "api_bench: out of memory\n");
+        return -1;
+    }
+    memcpy(b->ref, p, pr->len);
+    b->ref_p = *pr;
+    if (verbose) {
+        printf("api_bench: %s: first response (%zu bytes):\n", b->app, pr->len);
+        print_bytes(stdout, b->ref, pr->len);
+        fflush(stdout);
+    }
+    const char *bad = pr->status != 200                ? "a status other than 200"
+                      : pr->body_len != (size_t)b->expect ? "a body of an unexpected length"
+                                                          : NULL;
+    if (bad) {
+        fprintf(stderr, "api_bench: %s: the first response has %s (expected 200 and a %ld-byte "
+                        "body):\n", b->app, bad, b->expect);
+        print_bytes(stderr, b->ref, pr->len);
+        return -1;
+    }
+    return 0;
+}
+
+/* Checks the whole responses at in[*off, in_len); got counts them. 0, or -1 after saying
+ * why. */
+static int take_responses(bench *b, size_t *off, int *got, int eof, int verbose) {
+    const parsed *rp = &b->ref_p;
+    while (*got < b->depth) {
+        const char *p = b->in + *off;
+        size_t avail = b->in_len - *off;
+        /* Most of the time: the reference again, but for the Date value. */
+        if (b->ref && avail >= rp->len && memcmp(p, b->ref, rp->date_at) == 0 &&
+            memcmp(p + rp->date_end, b->ref + rp->date_end, rp->len - rp->date_end) == 0) {
+            *off += rp->len;
+            ++*got;
+            continue;
+        }
+        parsed pr;
+        unsigned long long call = b->calls + (unsigned long long)*got;
+        const char *bad = parse_response(p, avail, eof, &pr);
+        if (bad)
+            return fail_response(b, call, bad, p, avail);
+        if (pr.len == 0)
+            return 0; /* more to read */
+        if (b->ref)
+            return fail_response(b, call, "the response differs from the first one", p, pr.len);
+        if (set_reference(b, p, &pr, verbose) < 0)
+            return -1;
+        *off += pr.len;
+        ++*got;
+    }
+    return 0;
+}
+
+/* Reads what the client end has; sets *eof when the server closed its end. */
+static int client_read(bench *b, int *eof) {
+    for (;;) {
+        if (b->in_cap - b->in_len < 16384) {
+            size_t cap = b->in_cap ? b->in_cap * 2 : 65536;
+            char *in = realloc(b->in, cap);
+            if (!in) {
+                fprintf(stderr, "api_bench: out of memory\n");
+                return -1;
+            }
+            b->in = in, b->in_cap = cap;
+        }
+        ssize_t r = read(b->fd, b->in + b->in_len, b->in_cap - b->in_len);
+        if (r > 0) {
+            b->in_len += (size_t)r;
+        } else if (r == 0) {
+            *eof = 1;
+            return 0;
+        } else if (errno == EAGAIN) {
+            return 0;
+        } else if (errno != EINTR) {
+            fprintf(stderr, "api_bench: %s: read: %s\n", b->app, strerror(errno));
+            return -1;
+        }
+    }
+}
+
+/* One batch: depth pipelined requests on the current connection (a new one when this one
+ * would reach max_requests), then the loop runs until all the answers are in; every answer
+ * is checked. 0, or -1 after saying why. */
+static int run_batch(bench *b, int verbose) {
+    if (b->fd >= 0 && b->conn_requests + (unsigned long)b->depth > b->per_conn)
+        client_close(b);
+    if (b->fd < 0 && client_open(b) < 0)
+        return -1;
+    size_t sent = 0, off = 0;
+    int got = 0, eof = 0;
+    b->in_len = 0;
+    while (got < b->depth) {
+        if (sent < b->req_len) {
+            ssize_t w = write(b->fd, b->req + sent, b->req_len - sent);
+            if (w > 0)
+                sent += (size_t)w;
+            else if (w < 0 && errno != EAGAIN && errno != EINTR) {
+                fprintf(stderr, "api_bench: %s: write: %s\n", b->app, strerror(errno));
+                return -1;
+            }
+        }
+        /* Blocks only when the server has nothing to do at once: then it waits for a timer
+         * (a handler's sleep, a server timeout, or at the latest the watchdog's tick).
+         * Everything the client can read is written inside this call, and read right after
+         * it, so no answer waits in the socket while the loop sleeps. */
+        size_t had = sent + b->in_len;
+        uv_run(b->loop, UV_RUN_ONCE);
+        if (client_read(b, &eof) < 0 || take_responses(b, &off, &got, eof, verbose) < 0)
+            return -1;
+        if (sent + b->in_len != had || eof) {
+            b->ticks = 0;
+        } else if (b->ticks >= STALL_S) {
+            fprintf(stderr, "api_bench: %s: no answer for %d s: %d of %d answers in (call %llu "
+                            "does not complete)\n", b->app, STALL_S, got, b->depth,
+                    b->calls + (unsigned long long)got);
+            if (b->in_len > off)
+                print_bytes(stderr, b->in + off, b->in_len - off);
+            return -1;
+        }
+        if (off == b->in_len)
+            b->in_len = off = 0;
+        if (got < b->depth && eof) {
+            fprintf(stderr, "api_bench: %s: the server closed the connection after %d of %d "
+                            "answers (call %llu)\n", b->app, got, b->depth,
+                    b->calls + (unsigned long long)got);
+            if (b->in_len > off)
+                print_bytes(stderr, b->in + off, b->in_len - off);
+            return -1;
+        }
+    }
+    b->calls += (unsigned long long)b->depth;
+    b->conn_requests += (unsigned long)b->depth;
+    if (b->in_len > off) {
+        fprintf(stderr, "api_bench: %s: %zu bytes more than %d answers:\n", b->app,
+                b->in_len - off, b->depth);
+        print_bytes(stderr, b->in + off, b->in_len - off);
+        return -1;
+    }
+    if (lua_gettop(b->vm->L) != 0) {
+        /* Each value left there stays reachable (it is never collected) and the stack only
+         * grows: Lua's stack limit then fails every later request. */
+        fprintf(stderr, "api_bench: %s: calls %llu to %llu left %d value(s) on the main Lua "
+                        "stack\n", b->app, b->calls - (unsigned long long)b->depth,
+                b->calls - 1, lua_gettop(b->vm->L));
+        return -1;
+    }
+    if (eof) /* the server ended the connection after the last answer: the next one is new */
+        client_close(b);
+    return 0;
 }
 
 /* The app table's bench_check(calls), if it has one: NULL, or its message. */
@@ -254,122 +476,181 @@ static size_t lua_bytes(ls_vm *vm) {
     return vm->mem;
 }
 
-static int run_app(uv_loop_t *loop, const app_opt *o, unsigned long long n, int verbose) {
-    static ls_server server; /* large (its kits); only settings and the pending list are used */
+/* The requests of one batch: depth times the same request. */
+static int make_requests(bench *b) {
+    char one[512];
+    int len = snprintf(one, sizeof one, "GET /?a=1 HTTP/1.1\r\n");
+    for (const char *const *f = request_fields; *f; f += 2)
+        len += snprintf(one + len, sizeof one - (size_t)len, "%s: %s\r\n", f[0], f[1]);
+    len += snprintf(one + len, sizeof one - (size_t)len, "\r\n");
+    b->req_len = (size_t)len * (size_t)b->depth;
+    if (!(b->req = malloc(b->req_len)))
+        return -1;
+    for (int i = 0; i < b->depth; i++)
+        memcpy(b->req + (size_t)i * (size_t)len, one, (size_t)len);
+    return 0;
+}
+
+/* Every close but the client's (idle), a response that ended the connection (finish-close)
+ * and the shutdown is a failure: NULL, or the first such reason. */
+static const char *bad_close(const ls_server *s) {
+    for (int i = 0; i < LS_CLOSE_REASONS; i++)
+        if (s->closes[i] && i != LS_CLOSE_IDLE && i != LS_CLOSE_FINISH && i != LS_CLOSE_SHUTDOWN)
+            return ls_close_reason_names[i];
+    return NULL;
+}
+
+static void on_tick(uv_timer_t *t) {
+    bench *b = t->data;
+    b->ticks++;
+}
+
+/* Stops the server and runs the loop until it says it stopped; 0, or -1. */
+static int server_shutdown(bench *b) {
+    client_close(b);
+    if (b->watchdog_open)
+        uv_close((uv_handle_t *)&b->watchdog, NULL);
+    b->watchdog_open = 0;
+    stopped = 0;
+    ls_server_stop(&b->server, b->server.settings.shutdown_timeout_ms);
+    while (!stopped && uv_run(b->loop, UV_RUN_ONCE))
+        ;
+    uv_run(b->loop, UV_RUN_DEFAULT); /* the close callbacks queued by on_stopped */
+    if (!stopped) {
+        fprintf(stderr, "api_bench: %s: the server did not report that it stopped\n", b->app);
+        return -1;
+    }
+    return 0;
+}
+
+static int run_app(uv_loop_t *loop, const app_opt *o, unsigned long long n, int depth,
+                   int verbose) {
+    static ls_app_iface iface;
+    iface = ls_vm_iface;
+    iface.on_stopped = on_stopped;
+    bench *b = calloc(1, sizeof *b);
+    if (!b) {
+        fprintf(stderr, "api_bench: out of memory\n");
+        return 1;
+    }
+    b->loop = loop;
+    b->app = o->path;
+    b->fd = -1;
+    int rc = 1, server_up = 0;
     ls_settings settings;
     ls_settings_defaults(&settings);
-    ls_vm *vm = ls_vm_new(loop, &server);
-    if (!vm) {
-        fprintf(stderr, "api_bench: cannot create a Lua state\n");
-        return 1;
-    }
-    const char *err = ls_vm_load(vm, o->path);
+    const char *err = NULL;
+    if (!(b->vm = ls_vm_new(loop, &b->server)))
+        err = "cannot create a Lua state";
     if (!err)
-        err = ls_vm_app_settings(vm, &settings);
+        err = ls_vm_load(b->vm, o->path);
+    if (!err)
+        err = ls_vm_app_settings(b->vm, &settings);
+    if (!err && ls_server_init(&b->server, loop, &settings, &iface, b->vm) != 0)
+        err = "out of memory";
     if (err) {
         fprintf(stderr, "api_bench: %s\n", err);
-        ls_vm_free(vm);
-        return 1;
-    }
-    fake_server_init(&server, loop, &settings, &ls_vm_iface, vm);
-    long expect = o->expect_body >= 0 ? o->expect_body : app_body_length(vm);
-    ls_conn *c = fake_conn_new(&server, "GET", "/?a=1", 1, request_fields);
-    reference ref = {0};
-    int rc = 1;
-    if (!c) {
-        fprintf(stderr, "api_bench: cannot make the fake connection\n");
         goto out;
     }
+    server_up = 1;
+    uv_timer_init(loop, &b->watchdog);
+    b->watchdog.data = b;
+    uv_timer_start(&b->watchdog, on_tick, 1000, 1000);
+    b->watchdog_open = 1;
+    /* The last request a connection may carry is answered with Connection: close; stop
+     * before it. With max_requests 1 every answer says close: one request per connection. */
+    b->per_conn = settings.max_requests > 1 ? (unsigned long)settings.max_requests - 1 : 1;
+    b->depth = (unsigned long)depth < b->per_conn ? depth : (int)b->per_conn;
+    b->expect = o->expect_body >= 0 ? o->expect_body : app_body_length(b->vm);
+    if (make_requests(b) < 0) {
+        fprintf(stderr, "api_bench: out of memory\n");
+        goto out;
+    }
+    unsigned long long d = (unsigned long long)b->depth;
+    unsigned long long warm = ((n < WARMUP ? n : WARMUP) + d - 1) / d;
+    unsigned long long timed = (n + d - 1) / d;
 
-    /* The first call is the reference: parsed and checked in full. */
-    fake_result r = fake_conn_serve(c);
-    const char *bytes = fake_conn_output(c, &ref.len);
-    if (lua_gettop(vm->L) != 0) {
-        fprintf(stderr, "api_bench: %s: call 0 left %d value(s) on the main Lua stack\n",
-                o->path, lua_gettop(vm->L));
+    /* The first batch's first answer is the reference: parsed and checked in full. */
+    if (run_batch(b, verbose) < 0)
         goto out;
-    }
-    if (r != FAKE_FINISHED) {
-        fprintf(stderr, "api_bench: %s: the first response %s\n", o->path,
-                r == FAKE_PENDING ? "did not complete" : "was aborted");
-        goto out;
-    }
-    if (!(ref.bytes = malloc(ref.len ? ref.len : 1)))
-        goto out;
-    memcpy(ref.bytes, bytes, ref.len);
-    if (verbose) {
-        printf("api_bench: %s: first response (%zu bytes):\n", o->path, ref.len);
-        print_bytes(stdout, ref.bytes, ref.len);
-    }
-    fflush(stdout);
-    const char *bad = parse_response(ref.bytes, ref.len, &ref.p);
-    if (!bad && ref.p.status != 200)
-        bad = "a status other than 200";
-    if (!bad && ref.p.body_len != (size_t)expect)
-        bad = "a body of an unexpected length";
-    if (bad) {
-        fprintf(stderr, "api_bench: %s: the first response has %s (expected 200 and a %ld-byte "
-                        "body):\n", o->path, bad, expect);
-        print_bytes(stderr, ref.bytes, ref.len);
-        goto out;
-    }
-
-    unsigned long long calls = 1, warm = n < WARMUP ? n : WARMUP;
-    for (unsigned long long i = 0; i < warm; i++, calls++)
-        if (call_once(vm->L, c, &ref, o->path, calls) < 0)
+    for (unsigned long long i = 0; i < warm; i++)
+        if (run_batch(b, 0) < 0)
             goto out;
-    size_t mem_before = lua_bytes(vm);
+    size_t mem_before = lua_bytes(b->vm);
+    unsigned long long calls_before = b->calls;
 
     double t0 = now_ns();
-    for (unsigned long long i = 0; i < n; i++, calls++)
-        if (call_once(vm->L, c, &ref, o->path, calls) < 0)
+    for (unsigned long long i = 0; i < timed; i++)
+        if (run_batch(b, 0) < 0)
             goto out;
     double t1 = now_ns();
 
-    size_t mem_after = lua_bytes(vm);
-    if ((err = app_check(vm, calls))) {
+    unsigned long long done = b->calls - calls_before;
+    uv_run(loop, UV_RUN_NOWAIT); /* what the last calls closed (a finished sleep's timer) */
+    size_t mem_after = lua_bytes(b->vm);
+    if ((err = app_check(b->vm, b->calls))) {
         fprintf(stderr, "api_bench: %s: %s\n", o->path, err);
         goto out;
     }
-    if (vm->refs != 0) {
+    if (b->server.requests != b->calls) {
+        fprintf(stderr, "api_bench: %s: the server counted %llu requests for %llu answers\n",
+                o->path, (unsigned long long)b->server.requests, b->calls);
+        goto out;
+    }
+    if (b->vm->refs != 0) {
         fprintf(stderr, "api_bench: %s: %d requests or sleeps still hold the Lua state\n",
-                o->path, vm->refs);
+                o->path, b->vm->refs);
         goto out;
     }
     if (mem_after > mem_before + LUA_GROWTH_MAX) {
         fprintf(stderr, "api_bench: %s: Lua memory grew from %zu to %zu bytes over %llu calls\n",
-                o->path, mem_before, mem_after, n);
+                o->path, mem_before, mem_after, done);
         goto out;
     }
-    if (server.closes[LS_CLOSE_DESTROY] || server.closes[LS_CLOSE_LIMIT]) {
-        fprintf(stderr, "api_bench: %s: connections were destroyed\n", o->path);
+    server_up = 0;
+    if (server_shutdown(b) < 0)
+        goto out;
+    const char *why = bad_close(&b->server);
+    if (why) {
+        fprintf(stderr, "api_bench: %s: connections were closed (%s)\n", o->path, why);
         goto out;
     }
-    double ns = n ? (t1 - t0) / (double)n : 0;
+    double ns = done ? (t1 - t0) / (double)done : 0;
     printf("api_bench: %s: %llu handler calls, %.0f ns/call, %.0f calls/s, response %zu bytes "
            "(head %zu, body %zu)\n",
-           o->path, n, ns, ns > 0 ? 1e9 / ns : 0, ref.len, ref.p.head_len,
-           ref.len - ref.p.head_len);
-    if (verbose)
+           o->path, done, ns, ns > 0 ? 1e9 / ns : 0, b->ref_p.len, b->ref_p.head_len,
+           b->ref_p.len - b->ref_p.head_len);
+    if (verbose) {
         printf("api_bench: %s: Lua memory %zu bytes before the timed calls, %zu after\n", o->path,
                mem_before, mem_after);
+        printf("api_bench: %s: %llu calls in all, %d pipelined per batch, %lu connection(s) of "
+               "at most %lu requests\n", o->path, b->calls, b->depth, b->conns, b->per_conn);
+    }
     rc = 0;
 out:
-    free(ref.bytes);
-    fake_conn_free(c);
-    ls_vm_free(vm);
+    if (server_up && server_shutdown(b) < 0)
+        rc = 1;
+    if (b->vm)
+        ls_vm_free(b->vm);
+    if (server_up || b->server.readbuf)
+        ls_server_free(&b->server);
+    free(b->req);
+    free(b->in);
+    free(b->ref);
+    free(b);
     return rc;
 }
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: api_bench [-v] [-b LEN] [-a APP2] [-B LEN2] [APP [N]]\n"
+    fprintf(f, "usage: api_bench [-v] [-d DEPTH] [-b LEN] [-a APP2] [-B LEN2] [APP [N]]\n"
                "  APP   the app whose handler is called (default %s)\n"
-               "  N     timed handler calls per app (default 1000000)\n"
-               "  -a    also run APP2 (its own Lua state, the same N)\n"
+               "  N     timed handler calls per app (default 1000000, rounded up to DEPTH)\n"
+               "  -a    also run APP2 (its own Lua state and server, the same N)\n"
                "  -b -B expected body length of APP / APP2 (default: the app table's\n"
                "        bench_body_length, else %d)\n"
+               "  -d    requests pipelined per batch (default %d)\n"
                "  -v    print the first response of each app\n",
-            API_BENCH_APP, DEFAULT_BODY);
+            API_BENCH_APP, DEFAULT_BODY, DEFAULT_DEPTH);
 }
 
 static int parse_count(const char *s, unsigned long long *out) {
@@ -384,7 +665,7 @@ static int parse_count(const char *s, unsigned long long *out) {
 int main(int argc, char **argv) {
     app_opt apps[2] = {{API_BENCH_APP, -1}, {NULL, -1}};
     unsigned long long n = 1000000, len;
-    int verbose = 0, positional = 0;
+    int verbose = 0, positional = 0, depth = DEFAULT_DEPTH;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -398,6 +679,10 @@ int main(int argc, char **argv) {
                    parse_count(argv[i + 1], &len) == 0) {
             apps[a[1] == 'B'].expect_body = (long)len;
             i++;
+        } else if (strcmp(a, "-d") == 0 && i + 1 < argc && parse_count(argv[i + 1], &len) == 0 &&
+                   len >= 1 && len <= MAX_DEPTH) {
+            depth = (int)len;
+            i++;
         } else if (a[0] != '-' && positional == 0) {
             apps[0].path = a;
             positional++;
@@ -408,6 +693,7 @@ int main(int argc, char **argv) {
             return 2;
         }
     }
+    signal(SIGPIPE, SIG_IGN); /* a write to a closed end fails with EPIPE instead */
     uv_loop_t loop;
     if (uv_loop_init(&loop) != 0) {
         fprintf(stderr, "api_bench: cannot make a loop\n");
@@ -416,7 +702,7 @@ int main(int argc, char **argv) {
     int rc = 0;
     for (int k = 0; k < 2 && rc == 0; k++)
         if (apps[k].path)
-            rc = run_app(&loop, &apps[k], n, verbose);
+            rc = run_app(&loop, &apps[k], n, depth, verbose);
     if (uv_loop_close(&loop) != 0) {
         fprintf(stderr, "api_bench: the loop still has handles open\n");
         rc = 1;
