@@ -38,6 +38,7 @@ struct ls_conn {
     union conn_req *ioreq; /* the write or shutdown in flight; made on first need */
     uint8_t peer_family;   /* AF_INET or AF_INET6 (0: unknown) */
     uint8_t peer_addr[16]; /* the client's address, formatted when asked */
+    uint8_t no_cork;       /* TCP_CORK failed on this socket (not TCP) */
     ls_server *server;
     llhttp_t *parser; /* while input is parsed; lent from a kit like the buffers below */
     int state;
@@ -937,6 +938,8 @@ static void conn_cork(ls_conn *c) {
     if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 &&
         setsockopt(fd, IPPROTO_TCP, TCP_CORK, &one, sizeof one) == 0)
         ls_server_corked(c->server, c);
+    else
+        c->no_cork = 1; /* not TCP (a socket handed over by a test): never try again */
 }
 
 void ls_conn_uncork(ls_conn *c) {
@@ -953,7 +956,7 @@ static void conn_flush(ls_conn *c) {
      * what arrived together go out together, in as few packets as they fit. Each is still
      * handed to the kernel here ('finish' keeps its meaning); the cork comes off before the
      * loop waits again. */
-    if (c->in_len && c->res.ended && !c->node.corked)
+    if (c->in_len && c->res.ended && !c->node.corked && !c->no_cork)
         conn_cork(c);
     uv_buf_t bufs[MAX_IOV];
     size_t n = ls_outq_bufs(&c->out, bufs, MAX_IOV);
