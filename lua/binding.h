@@ -18,7 +18,7 @@
 #define LS_RES_MT "lunaserve.res"
 
 /* uservalue slots of the res userdata */
-enum { SLOT_REQ = 1, SLOT_LISTENERS = 2, SLOT_CACHE = 3, SLOT_COUNT = 3 };
+enum { SLOT_REQ = 1, SLOT_LISTENERS = 2, SLOT_CACHE = 3, SLOT_FROZEN = 4, SLOT_COUNT = 4 };
 
 /* What a suspended coroutine waits for. */
 enum { WAIT_NONE, WAIT_READ, WAIT_BODY, WAIT_DRAIN };
@@ -95,7 +95,8 @@ void ls_res_open(lua_State *L);
 /* Pushes a new res userdata (with its req) for a request on conn; returns its ls_lreq.
  * res_mt and req_mt are stack indices of the two metatables. */
 ls_lreq *ls_res_new(lua_State *L, ls_vm *vm, ls_conn *conn, int res_mt, int req_mt);
-/* Copies what req's fields need into the cache, before the connection moves on. */
+/* Copies the request head (a byte copy, no Lua values made) for req's fields to read once
+ * the connection has moved on. */
 void ls_req_snapshot(lua_State *L, ls_lreq *r, int res_index);
 /* Wakes a coroutine blocked in req:read()/req:body() or feeds 'data' listeners. */
 void ls_req_on_body(ls_lreq *r);

@@ -1,7 +1,10 @@
-/* `lunaserve.req`: the request as the handler sees it. Fields are built on first use and
- * kept in the cache table; req:read() and req:body() wait for the body in the coroutine. */
+/* `lunaserve.req`: the request as the handler sees it. Fields are built on each use from the
+ * connection's request (the headers and rawHeaders tables once, then kept in the cache table),
+ * and from a byte copy of the head once the connection has moved on; req:read() and
+ * req:body() wait for the body in the coroutine. */
 #include "binding.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,9 +76,12 @@ static void push_raw_headers(lua_State *L, const ls_request *q) {
     }
 }
 
-static const char *const cached_fields[] = {"method",  "url",        "path",          "query",
-                                            "httpVersion", "headers", "rawHeaders",
-                                            "remoteAddress", NULL};
+/* A detached request's head: the ls_request with its arena and field table copied behind it,
+ * in one userdata (Lua never moves it) held by the res userdata. */
+typedef struct frozen_req {
+    ls_request q;
+    char addr[64];
+} frozen_req;
 
 /* Pushes field `name` computed from the live request, or returns 0 if it is not one of the
  * cached fields. */
@@ -96,8 +102,10 @@ static void split_target(const char *url, size_t len, const char **path, size_t 
     *plen = (size_t)((qm ? qm : end) - p);
 }
 
-static int compute_field(lua_State *L, ls_conn *c, const char *name) {
-    const ls_request *q = ls_conn_request(c);
+/* Pushes field `name` of request q (live on connection c, or frozen with its peer address
+ * addr), or returns 0 if it is not a request field. */
+static int compute_field(lua_State *L, const ls_request *q, ls_conn *c, const char *addr,
+                         const char *name) {
     const char *url = ls_request_url(q);
     const char *qm = memchr(url, '?', q->url_len);
     switch (name[0]) {
@@ -146,7 +154,7 @@ static int compute_field(lua_State *L, ls_conn *c, const char *name) {
         }
         if (strcmp(name, "remoteAddress") != 0)
             return 0;
-        lua_pushstring(L, ls_conn_remote_address(c));
+        lua_pushstring(L, c ? ls_conn_remote_address(c) : addr);
         return 1;
     }
     return 0;
@@ -155,17 +163,22 @@ static int compute_field(lua_State *L, ls_conn *c, const char *name) {
 void ls_req_snapshot(lua_State *L, ls_lreq *r, int res_index) {
     if (!r->conn)
         return;
-    push_cache(L, res_index);
-    for (int i = 0; cached_fields[i]; i++) {
-        if (lua_getfield(L, -1, cached_fields[i]) == LUA_TNIL) {
-            lua_pop(L, 1);
-            compute_field(L, r->conn, cached_fields[i]);
-            lua_setfield(L, -2, cached_fields[i]);
-        } else {
-            lua_pop(L, 1);
-        }
-    }
-    lua_pop(L, 1);
+    const ls_request *q = ls_conn_request(r->conn);
+    size_t arena = q->alen + 1, fields = q->nfields * sizeof(ls_field);
+    frozen_req *f = lua_newuserdatauv(L, sizeof *f + fields + arena, 0);
+    f->q = *q;
+    f->q.fields = (ls_field *)(f + 1);
+    f->q.fcap = q->nfields;
+    f->q.arena = (char *)(f + 1) + fields;
+    f->q.acap = arena;
+    if (fields)
+        memcpy(f->q.fields, q->fields, fields);
+    if (q->arena)
+        memcpy(f->q.arena, q->arena, arena);
+    else
+        f->q.arena[0] = '\0';
+    snprintf(f->addr, sizeof f->addr, "%s", ls_conn_remote_address(r->conn));
+    lua_setiuservalue(L, res_index, SLOT_FROZEN);
 }
 
 /* ------------------------------------------------------------------ body */
@@ -374,21 +387,32 @@ static int req_index(lua_State *L) {
      * kept. A dead request answers from the snapshot taken when it was detached. */
     int is_table = key[0] == 'h' ? strcmp(key, "headers") == 0 : strcmp(key, "rawHeaders") == 0;
     if (r->conn && !is_table) {
-        if (!compute_field(L, r->conn, key))
+        if (!compute_field(L, ls_conn_request(r->conn), r->conn, NULL, key))
             lua_pushnil(L);
         return 1;
     }
     push_res(L, 1);
     int res_idx = lua_gettop(L);
+    const ls_request *q = NULL;
+    const char *addr = NULL;
+    if (r->conn) {
+        q = ls_conn_request(r->conn);
+    } else if (lua_getiuservalue(L, res_idx, SLOT_FROZEN) == LUA_TUSERDATA) {
+        frozen_req *f = lua_touserdata(L, -1);
+        q = &f->q, addr = f->addr;
+    }
+    if (!q) {
+        lua_pushnil(L);
+        return 1;
+    }
+    if (!is_table)
+        return compute_field(L, q, r->conn, addr, key) ? 1 : (lua_pushnil(L), 1);
     push_cache(L, res_idx);
     lua_pushvalue(L, 2);
     if (lua_rawget(L, -2) != LUA_TNIL)
         return 1;
     lua_pop(L, 1);
-    if (!r->conn || !compute_field(L, r->conn, key)) {
-        lua_pushnil(L);
-        return 1;
-    }
+    compute_field(L, q, r->conn, addr, key);
     lua_pushvalue(L, 2);
     lua_pushvalue(L, -2);
     lua_rawset(L, -4); /* cache[key] = value */

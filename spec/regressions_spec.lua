@@ -174,9 +174,10 @@ describe("regressions: one server", function()
         end
     end)
 
-    it("lets res 'finish' and 'close' listeners read req.method, url, path and remoteAddress after the handler returned",
+    it("lets res 'finish' and 'close' listeners read every req field after the handler returned",
         function()
-            local res = assert(srv:fetch(S.get("/listen?id=4")))
+            local res = assert(srv:fetch(S.get("/listen?id=4", { { "X-Probe", "p1" },
+                { "X-Probe", "p2" } })))
             assert.are.equal("listening", res.body)
             local st = state_when(srv, "close_fired_4")
             assert.is_truthy(st.finish_fired_4, "'finish' did not fire")
@@ -186,6 +187,11 @@ describe("regressions: one server", function()
                 assert.are.equal("/listen", st[ev .. "_path_4"], ev .. " listener: req.path")
                 assert.are.equal("127.0.0.1", st[ev .. "_remote_4"],
                     ev .. " listener: req.remoteAddress")
+                assert.are.equal("id=4", st[ev .. "_query_4"], ev .. " listener: req.query")
+                assert.are.equal("1.1", st[ev .. "_version_4"], ev .. " listener: req.httpVersion")
+                assert.are.equal("p1, p2", st[ev .. "_probe_4"], ev .. " listener: req.headers")
+                assert.is_truthy(st[ev .. "_raw_4"]:find("X-Probe|p1|X-Probe|p2", 1, true),
+                    ev .. " listener: req.rawHeaders " .. tostring(st[ev .. "_raw_4"]))
             end
         end)
 

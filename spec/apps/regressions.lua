@@ -83,6 +83,10 @@ routes["/listen"] = function(req, res)
             state[ev .. "_url_" .. id] = req.url
             state[ev .. "_path_" .. id] = req.path
             state[ev .. "_remote_" .. id] = req.remoteAddress
+            state[ev .. "_query_" .. id] = req.query
+            state[ev .. "_version_" .. id] = req.httpVersion
+            state[ev .. "_probe_" .. id] = req.headers["x-probe"]
+            state[ev .. "_raw_" .. id] = table.concat(req.rawHeaders, "|")
             state[ev .. "_fired_" .. id] = true
         end
     end
