@@ -53,7 +53,11 @@ def main():
             continue
         met = value <= goal if op == "<=" else value >= goal
         print(f"| {name} | {value:.2f} | {op} {goal} | {'yes' if met else 'no'} |")
-    print("\n`--workers 2` scaling is not measured by the harness (one wrk thread is the limit).")
+    node_cpu = ratio("hello", "srv_us_per_req", "node")
+    if node_cpu:
+        print(f"\nhello server CPU per request, node / lunaserve: {1 / node_cpu:.2f}")
+    print("\n`--workers 2` scaling is not measured by the harness (one wrk thread is the limit):"
+          " run `sh bench/workers_scaling.sh`.")
 
 
 if __name__ == "__main__":
