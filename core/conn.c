@@ -1455,6 +1455,15 @@ int ls_conn_drain_wait(ls_conn *c) {
     return 0;
 }
 
+/* Whether the keep-alive decision can be taken now: the request body is all in, or there is
+ * none and no 100-continue is pending. (A handler that finishes inside on_request runs before
+ * llhttp has reached the end of the message; with a body to come, the head waits for the
+ * deferred step, when what is unread is known.) */
+static int body_settled(const ls_conn *c) {
+    return c->msg_complete ||
+           (!c->req.chunked && c->req.content_length <= 0 && !c->need_continue);
+}
+
 int ls_conn_finish(ls_conn *c, const char *data, size_t len, ls_release_fn rel, void *ctx) {
     if (!usable(c) || c->res.ended) {
         if (rel)
@@ -1462,7 +1471,7 @@ int ls_conn_finish(ls_conn *c, const char *data, size_t len, ls_release_fn rel, 
         return usable(c) ? 0 : LS_ECLOSED;
     }
     ls_response *res = &c->res;
-    if (!res->head_sent) {
+    if (!res->head_sent && body_settled(c)) {
         /* The whole response is known: the head goes out with the body, in one buffer when
          * the body is short. */
         int head_req = c->req.is_head;
@@ -1489,7 +1498,8 @@ int ls_conn_finish(ls_conn *c, const char *data, size_t len, ls_release_fn rel, 
             return r;
     }
     res->ended = res->frozen = 1;
-    queue_end(c);
+    if (res->head_sent)
+        queue_end(c);
     ls_server_defer(c->server, c);
     return 1;
 }

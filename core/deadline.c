@@ -64,10 +64,23 @@ void ls_deadline_clear(ls_deadline *d) {
 }
 
 void ls_deadline_set(ls_deadlines *q, ls_deadline *d, unsigned list, uint64_t at) {
+    if (d->next && d->at == at)
+        return; /* already in place (the callback tells kinds apart, not the list) */
     ls_deadline_clear(d);
-    ls_deadline *head = &q->lists[list], *after = head->prev;
-    while (after != head && after->at > at) /* usually no step: same duration, later start */
-        after = after->prev;
+    ls_deadline *head = &q->lists[list], *first = head->next, *last = head->prev, *after;
+    if (first == head || at >= last->at) {
+        after = last; /* the usual case: same duration, later start */
+    } else if (at <= first->at) {
+        after = head;
+    } else if (at - first->at <= last->at - at) {
+        after = head; /* nearer the front (a stop making every deadline soon): walk forward */
+        while (after->next != head && after->next->at < at)
+            after = after->next;
+    } else {
+        after = head->prev;
+        while (after != head && after->at > at)
+            after = after->prev;
+    }
     d->at = at;
     d->prev = after;
     d->next = after->next;

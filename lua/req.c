@@ -392,7 +392,15 @@ static int req_index(lua_State *L) {
         return 1;
     }
     push_res(L, 1);
-    int res_idx = lua_gettop(L);
+    int res_idx = lua_gettop(L), cache_idx = 0;
+    if (is_table) { /* made once: the same table on every read, even once detached */
+        push_cache(L, res_idx);
+        cache_idx = lua_gettop(L);
+        lua_pushvalue(L, 2);
+        if (lua_rawget(L, cache_idx) != LUA_TNIL)
+            return 1;
+        lua_pop(L, 1);
+    }
     const ls_request *q = NULL;
     const char *addr = NULL;
     if (r->conn) {
@@ -401,21 +409,15 @@ static int req_index(lua_State *L) {
         frozen_req *f = lua_touserdata(L, -1);
         q = &f->q, addr = f->addr;
     }
-    if (!q) {
+    if (!q || !compute_field(L, q, r->conn, addr, key)) {
         lua_pushnil(L);
         return 1;
     }
-    if (!is_table)
-        return compute_field(L, q, r->conn, addr, key) ? 1 : (lua_pushnil(L), 1);
-    push_cache(L, res_idx);
-    lua_pushvalue(L, 2);
-    if (lua_rawget(L, -2) != LUA_TNIL)
-        return 1;
-    lua_pop(L, 1);
-    compute_field(L, q, r->conn, addr, key);
-    lua_pushvalue(L, 2);
-    lua_pushvalue(L, -2);
-    lua_rawset(L, -4); /* cache[key] = value */
+    if (is_table) {
+        lua_pushvalue(L, 2);
+        lua_pushvalue(L, -2);
+        lua_rawset(L, cache_idx); /* cache[key] = value */
+    }
     return 1;
 }
 

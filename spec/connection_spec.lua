@@ -206,6 +206,36 @@ describe("connections", function()
         end)
     end)
 
+    describe("a body the handler does not read", function()
+        -- The handler answers at once from on_request, before the end of the message has
+        -- been parsed: the keep-alive decision must wait for what is really unread.
+        local cases = {
+            { "a chunked body", "POST /ping HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                .. "5\r\nhello\r\n0\r\n\r\n" },
+            { "Expect: 100-continue without a body", "GET /ping HTTP/1.1\r\nHost: x\r\n"
+                .. "Expect: 100-continue\r\n\r\n" },
+            { "Expect: 100-continue with Content-Length: 0", "POST /ping HTTP/1.1\r\nHost: x\r\n"
+                .. "Expect: 100-continue\r\nContent-Length: 0\r\n\r\n" },
+            { "Expect: 100-continue with the body sent along", "POST /ping HTTP/1.1\r\nHost: x\r\n"
+                .. "Expect: 100-continue\r\nContent-Length: 5\r\n\r\nhello" },
+            { "a Content-Length body", "POST /ping HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello" },
+        }
+        for _, case in ipairs(cases) do
+            it("keeps the connection alive after " .. case[1] .. " sent in one write", function()
+                local c = srv:connect()
+                assert(c:send(case[2]))
+                local res = assert(c:read_response({ timeout = 3 }))
+                assert.are.equal("pong", res.body)
+                assert.is_false(res:has_token("Connection", "close"), res.raw_head)
+                assert(c:send(S.get("/ping")))
+                local again = assert(c:read_response({ timeout = 3 }))
+                assert.are.equal("pong", again.body)
+                assert.is_true(c:is_open(0.1))
+                c:close()
+            end)
+        end
+    end)
+
     describe("pipelining", function()
         it("answers 10 requests sent in one write, in order", function()
             local reqs = {}

@@ -195,6 +195,14 @@ describe("regressions: one server", function()
             end
         end)
 
+    it("keeps req.headers (the same table) for a req kept after its request ended", function()
+        local res = assert(srv:fetch(S.get("/save-req", { { "X-Probe", "kept" } })))
+        assert.are.equal("saved", res.body)
+        local status, body = srv:get_body("/check-req", 3)
+        assert.are.equal(200, status)
+        assert.are.equal("true true kept", body)
+    end)
+
     it("keeps req.remoteAddress in a req 'close' listener when the client left mid-body", function()
         local c = srv:connect()
         assert(c:send("POST /upload?id=5 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n"

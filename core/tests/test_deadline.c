@@ -114,7 +114,55 @@ static void test_many(void) {
     CHECK_EQ_INT(0, uv_loop_close(&loop));
 }
 
+/* Deadlines set in a scrambled order, moved, cleared and set again to the same time: the list
+ * stays sorted and complete, and setting the same time again leaves an entry where it is. */
+static void test_scrambled(void) {
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    ls_deadlines q;
+    the_q = &q;
+    nfired = 0;
+    ls_deadlines_init(&q, &loop, expired);
+    static item its[500];
+    uv_update_time(&loop);
+    uint64_t t0 = uv_now(&loop) + 100000, seed = 12345;
+    for (int round = 0; round < 4; round++) {
+        for (int i = 0; i < 500; i++) {
+            seed = seed * 6364136223846793005u + 1442695040888963407u;
+            its[i].rearm_list = -1;
+            if (round == 3 && i % 3 == 0)
+                ls_deadline_clear(&its[i].d);
+            else
+                ls_deadline_set(&q, &its[i].d, 2, t0 + (seed >> 33) % 1000);
+        }
+    }
+    /* the same time again: no move */
+    ls_deadline *before_prev = its[1].d.prev, *before_next = its[1].d.next;
+    ls_deadline_set(&q, &its[1].d, 2, its[1].d.at);
+    CHECK(its[1].d.prev == before_prev && its[1].d.next == before_next);
+    /* many set to one earlier time, as a shutdown does */
+    for (int i = 0; i < 500; i += 2)
+        if (ls_deadline_armed(&its[i].d))
+            ls_deadline_set(&q, &its[i].d, 2, t0 + 10);
+    ls_deadline *head = &q.lists[2];
+    int n = 0, sorted = 1, armed = 0;
+    for (ls_deadline *d = head->next; d != head; d = d->next, n++)
+        if (d->next != head && d->next->at < d->at)
+            sorted = 0;
+    for (int i = 0; i < 500; i++)
+        armed += ls_deadline_armed(&its[i].d);
+    CHECK(sorted);
+    CHECK_EQ_INT(armed, n);
+    CHECK_EQ_INT(500 - 167, armed);
+    int tag = 2;
+    ls_deadlines_close(&q, on_closed, &tag);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    CHECK_EQ_INT(0, nfired);
+    CHECK_EQ_INT(0, uv_loop_close(&loop));
+}
+
 int main(void) {
+    test_scrambled();
     test_order_and_moves();
     test_many();
     return check_summary("test_deadline");

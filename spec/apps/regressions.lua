@@ -48,6 +48,19 @@ routes["/lua-memory"] = function(req, res)
     res:finish(tostring(math.floor(collectgarbage("count") * 1024)))
 end
 
+-- /save-req keeps req and req.headers past the request; /check-req reads them again later.
+local saved_req, saved_headers
+routes["/save-req"] = function(req, res)
+    saved_req, saved_headers = req, req.headers
+    res:finish("saved")
+end
+
+routes["/check-req"] = function(req, res)
+    local h = saved_req and saved_req.headers
+    res:finish(string.format("%s %s %s", tostring(h ~= nil), tostring(h == saved_headers),
+        tostring(h and h["x-probe"])))
+end
+
 routes["/busy"] = function(req, res)
     local ms = tonumber(param(req, "ms") or "500")
     local t, w = os.clock(), os.time()
