@@ -1489,6 +1489,8 @@ int ls_conn_finish(ls_conn *c, const char *data, size_t len, ls_release_fn rel, 
         res->body_bytes += len;
         res->ended = res->frozen = 1;
         emit_head(c, data, len, rel, ctx);
+        if (c->state == ST_CLOSING)
+            return LS_ECLOSED; /* no memory for the head: the connection is dropped */
         ls_server_defer(c->server, c);
         return 1;
     }
