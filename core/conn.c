@@ -61,7 +61,6 @@ struct ls_conn {
     const char *head_mark;  /* where this execute's head bytes start */
     const char *exec_start, *exec_end; /* the input llhttp is executing */
     uint64_t linger_deadline;
-    int handles;
     ls_close_reason close_reason;
     unsigned reading : 1;
     unsigned parser_paused : 1; /* llhttp waits for llhttp_resume() */
@@ -136,6 +135,7 @@ static void kit_take(ls_conn *c) {
     ls_kit *k = &s->kits[--s->nkits];
     c->req.arena = k->arena, c->req.acap = k->acap;
     c->req.fields = k->fields, c->req.fcap = k->fcap;
+    k->arena = NULL, k->fields = NULL;
     if (!c->res.strings && !c->res.headers) {
         c->res.strings = k->strings, c->res.scap = k->scap;
         c->res.headers = k->headers, c->res.hcap = k->hcap;
@@ -146,7 +146,9 @@ static void kit_take(ls_conn *c) {
         c->out.spare = k->block;
         k->segs = NULL, k->block = NULL;
     }
-    free(k->strings), free(k->headers), free(k->segs), free(k->block), free(k->parser);
+    /* what the connection had already, its parser among them (rarely anything) */
+    if (k->strings || k->headers || k->segs || k->block || k->parser)
+        ls_kit_free(k);
 }
 
 /* Gives the connection's per-request buffers back (it is idle, or closing): to the server's
@@ -180,10 +182,8 @@ static void kit_give(ls_conn *c) {
         s->kits[s->nkits++] = k;
         return;
     }
-    free(k.arena), free(k.fields), free(k.strings), free(k.headers), free(k.segs), free(k.block);
-    free(k.parser);
+    ls_kit_free(&k);
 }
-
 
 static int on_message_begin(llhttp_t *p) {
     ls_conn *c = p->data;
@@ -382,8 +382,6 @@ static int parser_take(ls_conn *c) {
 
 static void on_handle_closed(uv_handle_t *h) {
     ls_conn *c = h->data;
-    if (--c->handles > 0)
-        return;
     ls_server *s = c->server;
     void *ud = c->ud;
     c->ud = NULL;
@@ -516,7 +514,6 @@ void ls_conn_timeout(ls_deadline *d) {
 
 /* Sets up an accepted socket (c->tcp already initialised and connected). */
 static void conn_start(ls_server *s, ls_conn *c) {
-    c->handles = 1;
     uv_tcp_nodelay(&c->tcp, 1);
     ls_request_init(&c->req);
     ls_response_init(&c->res);
@@ -548,7 +545,6 @@ static ls_conn *conn_new(ls_server *s) {
     c->server = s;
     uv_tcp_init(s->loop, &c->tcp);
     c->tcp.data = c;
-    c->handles = 1;
     return c;
 }
 
@@ -592,35 +588,35 @@ static void conn_close(ls_conn *c, ls_close_reason why, int reset) {
 
 /* ---------------------------------------------------------------- timers and reading */
 
-/* Which bound the connection's one timer enforces now. A running timer of the same kind is
- * left alone unless the progress it measures happened, so busy connections do not restart
- * it on every event. */
+/* Which bound the connection's deadline enforces now. A deadline of the same kind is left
+ * alone unless the progress it measures happened, so busy connections do not move it on
+ * every event. */
 enum { T_NONE, T_IDLE, T_HEADER, T_BODY, T_SEND, T_LINGER };
 
 static void conn_arm(ls_conn *c) {
     const ls_settings *s = cfg(c);
-    uint64_t ms = 0, now = now_ms(c);
+    uint64_t now = now_ms(c), at = 0;
     int kind = T_NONE, progress = c->read_progress;
     switch (c->state) {
     case ST_HEAD:
         if (c->discarding)
-            kind = T_BODY, ms = s->body_timeout_ms;
+            kind = T_BODY, at = now + s->body_timeout_ms;
         else if (c->head_started || c->in_len || c->requests == 0)
-            kind = T_HEADER, ms = c->head_deadline > now ? c->head_deadline - now : 1;
+            kind = T_HEADER, at = c->head_deadline;
         else
-            kind = T_IDLE, ms = s->keepalive_timeout_ms;
+            kind = T_IDLE, at = now + s->keepalive_timeout_ms;
         break;
     case ST_ACTIVE:
         if (c->out.bytes || c->inflight)
-            kind = T_SEND, ms = s->send_timeout_ms, progress = c->write_progress;
+            kind = T_SEND, at = now + s->send_timeout_ms, progress = c->write_progress;
         else if (!c->msg_complete && c->reading)
-            kind = T_BODY, ms = s->body_timeout_ms;
+            kind = T_BODY, at = now + s->body_timeout_ms;
         break;
     case ST_LINGER:
         kind = T_LINGER;
-        ms = c->linger_deadline > now ? c->linger_deadline - now : 1;
-        if (ms > s->linger_idle_ms)
-            ms = s->linger_idle_ms;
+        at = c->linger_deadline;
+        if (at > now + s->linger_idle_ms)
+            at = now + s->linger_idle_ms;
         break;
     default:
         return;
@@ -634,7 +630,7 @@ static void conn_arm(ls_conn *c) {
     if (kind == T_NONE)
         ls_deadline_clear(&c->deadline);
     else
-        ls_deadline_set(&c->server->deadlines, &c->deadline, kind, now + (ms ? ms : 1));
+        ls_deadline_set(&c->server->deadlines, &c->deadline, kind, at > now ? at : now + 1);
 }
 
 static void conn_update_reading(ls_conn *c) {
@@ -793,9 +789,7 @@ static void conn_input(ls_conn *c, const char *data, size_t len, int from_in) {
 
 /* ---------------------------------------------------------------- responses */
 
-static int queue_bytes(ls_conn *c, ls_outq *q, const char *data, size_t len, ls_release_fn rel,
-                       void *ctx) {
-    (void)c;
+static int queue_bytes(ls_outq *q, const char *data, size_t len, ls_release_fn rel, void *ctx) {
     int r = rel ? ls_outq_append_ref(q, data, len, rel, ctx) : ls_outq_append(q, data, len);
     return r < 0 ? LS_ENOMEM : LS_OK;
 }
@@ -921,7 +915,7 @@ static void emit_head(ls_conn *c, const char *data, size_t len, ls_release_fn re
             queue_chunk_header(c, res->pre.bytes + len);
         ls_outq_move(&c->out, &res->pre);
         if (len)
-            queue_bytes(c, &c->out, data, len, rel, ctx);
+            queue_bytes(&c->out, data, len, rel, ctx);
         if (fo.framing == LS_FRAME_CHUNKED)
             ls_outq_append(&c->out, "\r\n", 2);
     } else if (rel) {
@@ -1379,35 +1373,42 @@ void ls_conn_set_keepalive(ls_conn *c, int keepalive) {
     c->res.keepalive = keepalive && c->keepalive_allowed ? 1 : 0;
 }
 
+/* Whether len more body bytes go on the wire: 1 yes; 0 no, the response has no body (they
+ * are counted, for a HEAD's Content-Length, and released); LS_ELENGTH, more than the
+ * Content-Length the handler set (released). */
+static int body_admit(ls_conn *c, size_t len, ls_release_fn rel, void *ctx) {
+    ls_response *res = &c->res;
+    int r = 1;
+    if (!ls_status_allows_body(res->status) || c->req.is_head ||
+        (res->head_sent && res->framing.framing == LS_FRAME_NONE)) {
+        res->body_bytes += len;
+        r = 0;
+    } else if (res->user_length >= 0 && res->body_bytes + len > (uint64_t)res->user_length) {
+        r = LS_ELENGTH;
+    }
+    if (r != 1 && rel)
+        rel(ctx);
+    return r;
+}
+
 /* Appends body bytes to the right queue with the framing of the response. */
 static int body_append(ls_conn *c, const char *data, size_t len, ls_release_fn rel, void *ctx) {
     ls_response *res = &c->res;
-    int head_req = c->req.is_head;
-    if (!ls_status_allows_body(res->status) || head_req ||
-        (res->head_sent && res->framing.framing == LS_FRAME_NONE)) {
-        res->body_bytes += len; /* counted for a HEAD's Content-Length, never sent */
-        if (rel)
-            rel(ctx);
-        return LS_OK;
-    }
-    if (res->user_length >= 0 && res->body_bytes + len > (uint64_t)res->user_length) {
-        if (rel)
-            rel(ctx);
-        return LS_ELENGTH;
-    }
-    int r;
+    int r = body_admit(c, len, rel, ctx);
+    if (r <= 0)
+        return r;
     if (!res->head_sent) {
-        r = queue_bytes(c, &res->pre, data, len, rel, ctx);
+        r = queue_bytes(&res->pre, data, len, rel, ctx);
     } else if (res->framing.framing == LS_FRAME_CHUNKED) {
         r = queue_chunk_header(c, len);
         if (r == LS_OK)
-            r = queue_bytes(c, &c->out, data, len, rel, ctx);
+            r = queue_bytes(&c->out, data, len, rel, ctx);
         else if (rel)
             rel(ctx);
         if (r == LS_OK)
             r = ls_outq_append(&c->out, "\r\n", 2) < 0 ? LS_ENOMEM : LS_OK;
     } else {
-        r = queue_bytes(c, &c->out, data, len, rel, ctx);
+        r = queue_bytes(&c->out, data, len, rel, ctx);
     }
     if (r == LS_OK)
         res->body_bytes += len;
@@ -1474,19 +1475,13 @@ int ls_conn_finish(ls_conn *c, const char *data, size_t len, ls_release_fn rel, 
     if (!res->head_sent && body_settled(c)) {
         /* The whole response is known: the head goes out with the body, in one buffer when
          * the body is short. */
-        int head_req = c->req.is_head;
-        if (len && (!ls_status_allows_body(res->status) || head_req)) {
-            res->body_bytes += len; /* a HEAD's Content-Length counts it; never sent */
-            if (rel)
-                rel(ctx);
+        int r = body_admit(c, len, rel, ctx);
+        if (r < 0)
+            return r;
+        if (r == 1)
+            res->body_bytes += len;
+        else
             len = 0, rel = NULL;
-        } else if (len && res->user_length >= 0 &&
-                   res->body_bytes + len > (uint64_t)res->user_length) {
-            if (rel)
-                rel(ctx);
-            return LS_ELENGTH;
-        }
-        res->body_bytes += len;
         res->ended = res->frozen = 1;
         emit_head(c, data, len, rel, ctx);
         if (c->state == ST_CLOSING)
@@ -1494,7 +1489,7 @@ int ls_conn_finish(ls_conn *c, const char *data, size_t len, ls_release_fn rel, 
         ls_server_defer(c->server, c);
         return 1;
     }
-    if (len) {
+    if (len || rel) {
         int r = body_append(c, data, len, rel, ctx);
         if (r < 0)
             return r;

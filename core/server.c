@@ -239,10 +239,12 @@ void ls_server_stop(ls_server *s, uint64_t grace_ms) {
 void ls_server_free(ls_server *s) {
     free(s->readbuf);
     s->readbuf = NULL;
-    for (size_t i = 0; i < s->nkits; i++) {
-        ls_kit *k = &s->kits[i];
-        free(k->arena), free(k->fields), free(k->strings), free(k->headers), free(k->segs);
-        free(k->block), free(k->parser);
-    }
+    for (size_t i = 0; i < s->nkits; i++)
+        ls_kit_free(&s->kits[i]);
     s->nkits = 0;
+}
+
+void ls_kit_free(ls_kit *k) {
+    free(k->arena), free(k->fields), free(k->strings), free(k->headers), free(k->segs);
+    free(k->block), free(k->parser);
 }

@@ -55,6 +55,9 @@ typedef struct ls_kit {
 
 #define LS_KITS 256
 
+/* Frees what a kit holds (its pointers may be NULL). */
+void ls_kit_free(ls_kit *k);
+
 struct ls_server {
     uv_loop_t *loop;
     uv_tcp_t listener;

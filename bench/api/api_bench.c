@@ -31,11 +31,12 @@
  *
  * ns/call is wall time per handler call, so it includes the engine's work (llhttp, the
  * response head, the output queue, libuv) and both ends' socketpair syscalls: per call the
- * server's write of the answer (and a TCP_CORK setsockopt, which fails on a socketpair and
- * is therefore tried again for every pipelined answer), per batch the client's write and a
- * few reads and epoll_waits. Callgrind's instructions per call count user space only. */
+ * server's write of the answer, per batch the client's write and a few reads and
+ * epoll_waits (TCP_CORK fails on a socketpair, once per connection). Callgrind's instructions per call count user space only. */
 #include "binding.h"
 #include "response_head.h" /* ls_name_is */
+
+#include <llhttp.h>
 #include "settings.h"
 
 #include <errno.h>
@@ -101,109 +102,77 @@ typedef struct {
     size_t date_at, date_end; /* the Date value's bytes, or 0, 0 */
 } parsed;
 
-/* Frames a chunked body (no trailers) that starts at p: returns the bytes it takes on the
- * wire and stores its decoded length, 0 if it is not all there yet, or -1 if it is bad. */
-static long dechunk(const char *p, const char *end, size_t *decoded) {
-    const char *start = p;
-    size_t total = 0;
-    for (;;) {
-        long size = 0;
-        int digits = 0;
-        for (; p < end && *p != '\r'; p++, digits++) {
-            int v = *p >= '0' && *p <= '9' ? *p - '0'
-                  : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10
-                  : *p >= 'A' && *p <= 'F' ? *p - 'A' + 10
-                                           : -1;
-            if (v < 0 || digits > 12)
-                return -1;
-            size = size * 16 + v;
-        }
-        if (end - p < 2)
-            return 0;
-        if (!digits || p[1] != '\n')
-            return -1;
-        p += 2;
-        if (size == 0) {
-            if (end - p < 2)
-                return 0;
-            if (p[0] != '\r' || p[1] != '\n')
-                return -1;
-            *decoded = total;
-            return p + 2 - start;
-        }
-        if (end - p < size + 2)
-            return 0;
-        if (p[size] != '\r' || p[size + 1] != '\n')
-            return -1;
-        p += size + 2;
-        total += (size_t)size;
-    }
+/* Parsing a response with llhttp: what the callbacks note down. */
+typedef struct {
+    const char *base;
+    parsed *out;
+    int in_date; /* the field being read is Date */
+    const char *why;
+} rparse;
+
+static int rp_field(llhttp_t *p, const char *at, size_t len) {
+    rparse *r = p->data;
+    r->in_date = ls_name_is(at, len, "date");
+    return 0;
 }
 
-/* Parses the HTTP/1.1 response at the start of p[0, n): NULL, or what is wrong with it.
- * out->len is 0 while it is not all there; eof says that no more bytes will come (a body
- * without a length then ends at n). */
+static int rp_value(llhttp_t *p, const char *at, size_t len) {
+    rparse *r = p->data;
+    if (r->in_date) {
+        if (len != 29) {
+            r->why = "a Date value that is not 29 bytes";
+            return HPE_USER;
+        }
+        r->out->date_at = (size_t)(at - r->base);
+        r->out->date_end = r->out->date_at + len;
+    }
+    return 0;
+}
+
+static int rp_body(llhttp_t *p, const char *at, size_t len) {
+    (void)at;
+    ((rparse *)p->data)->out->body_len += len;
+    return 0;
+}
+
+static int rp_complete(llhttp_t *p) {
+    (void)p;
+    return HPE_PAUSED; /* stop right after this response */
+}
+
+/* Parses the HTTP/1.1 response at the start of p[0, n) with llhttp: NULL, or what is wrong
+ * with it. out->len is 0 while it is not all there; eof says that no more bytes will come
+ * (a body without a length then ends at n). */
 static const char *parse_response(const char *p, size_t n, int eof, parsed *out) {
+    static llhttp_settings_t settings;
+    if (!settings.on_message_complete) {
+        llhttp_settings_init(&settings);
+        settings.on_header_field = rp_field;
+        settings.on_header_value = rp_value;
+        settings.on_body = rp_body;
+        settings.on_message_complete = rp_complete;
+    }
     memset(out, 0, sizeof *out);
     const char *end = memmem(p, n, "\r\n\r\n", 4);
     if (!end)
         return eof && n ? "no end of head" : n > MAX_HEAD ? "a head that does not end" : NULL;
-    if (n < 13 || memcmp(p, "HTTP/1.1 ", 9) != 0 || p[12] != ' ')
+    if (n < 9 || memcmp(p, "HTTP/1.1 ", 9) != 0)
         return "no HTTP/1.1 status line";
-    for (int i = 9; i < 12; i++) {
-        if (p[i] < '0' || p[i] > '9')
-            return "a status that is not 3 digits";
-        out->status = out->status * 10 + (p[i] - '0');
-    }
     out->head_len = (size_t)(end - p) + 4;
-    long length = -1;
-    int chunked = 0;
-    const char *line = (const char *)memchr(p, '\n', n) + 1;
-    while (line < end + 2) {
-        const char *eol = memmem(line, (size_t)(end + 2 - line), "\r\n", 2);
-        const char *colon = memchr(line, ':', (size_t)(eol - line));
-        if (!colon)
-            return "a header line without a colon";
-        const char *v = colon + 1;
-        while (v < eol && *v == ' ')
-            v++;
-        size_t nlen = (size_t)(colon - line), vlen = (size_t)(eol - v);
-        if (ls_name_is(line, nlen, "content-length")) {
-            length = 0;
-            for (size_t i = 0; i < vlen; i++) {
-                if (v[i] < '0' || v[i] > '9' || i > 15)
-                    return "a bad Content-Length";
-                length = length * 10 + (v[i] - '0');
-            }
-        } else if (ls_name_is(line, nlen, "transfer-encoding")) {
-            chunked = ls_name_is(v, vlen, "chunked");
-        } else if (ls_name_is(line, nlen, "date")) {
-            if (vlen != 29)
-                return "a Date value that is not 29 bytes";
-            out->date_at = (size_t)(v - p);
-            out->date_end = out->date_at + vlen;
-        }
-        line = eol + 2;
-    }
-    if (length >= 0 && chunked)
-        return "both Content-Length and chunked";
-    size_t rest = n - out->head_len;
-    if (out->status / 100 == 1 || out->status == 204 || out->status == 304) {
-        out->len = out->head_len; /* no body, whatever the fields say */
-    } else if (chunked) {
-        long w = dechunk(p + out->head_len, p + n, &out->body_len);
-        if (w < 0 || (w == 0 && eof))
-            return "a bad chunked body";
-        out->len = w ? out->head_len + (size_t)w : 0;
-    } else if (length >= 0) {
-        if (rest < (size_t)length && eof)
-            return "a body shorter than the Content-Length";
-        out->body_len = (size_t)length;
-        out->len = rest >= (size_t)length ? out->head_len + (size_t)length : 0;
-    } else if (eof) {
-        out->body_len = rest; /* delimited by the close */
+    rparse r = {.base = p, .out = out};
+    llhttp_t parser;
+    llhttp_init(&parser, HTTP_RESPONSE, &settings);
+    parser.data = &r;
+    llhttp_errno_t err = llhttp_execute(&parser, p, n);
+    if (err == HPE_OK && eof)
+        err = llhttp_finish(&parser); /* a body that the close ends */
+    out->status = parser.status_code;
+    if (err == HPE_PAUSED)
+        out->len = (size_t)(llhttp_get_error_pos(&parser) - p);
+    else if (err == HPE_OK && eof)
         out->len = n;
-    }
+    else if (err != HPE_OK)
+        return r.why ? r.why : llhttp_get_error_reason(&parser);
     return NULL;
 }
 
