@@ -33,13 +33,38 @@ static void expired(ls_deadline *d) {
 static int closed;
 static void on_closed(uv_handle_t *h) { closed = *(int *)h->data; }
 
+/* The number of deadlines in a list, or -1 when it is not sorted by time. */
+static int sorted_count(const ls_deadline *head) {
+    int n = 0;
+    for (const ls_deadline *d = head->next; d != head; d = d->next, n++)
+        if (d->next != head && d->next->at < d->at)
+            return -1;
+    return n;
+}
+
+/* Starts a test on a new loop: q's callback records what expires. */
+static void begin(uv_loop_t *loop, ls_deadlines *q) {
+    uv_loop_init(loop);
+    the_q = q;
+    nfired = 0;
+    ls_deadlines_init(q, loop, expired);
+    uv_update_time(loop);
+}
+
+/* Closes q (what is armed is forgotten, nothing fires) and the loop. */
+static void end(uv_loop_t *loop, ls_deadlines *q, int tag) {
+    int fired_before = nfired;
+    ls_deadlines_close(q, on_closed, &tag);
+    uv_run(loop, UV_RUN_DEFAULT);
+    CHECK_EQ_INT(tag, closed);
+    CHECK_EQ_INT(fired_before, nfired);
+    CHECK_EQ_INT(0, uv_loop_close(loop));
+}
+
 static void test_order_and_moves(void) {
     uv_loop_t loop;
-    uv_loop_init(&loop);
     ls_deadlines q;
-    the_q = &q;
-    ls_deadlines_init(&q, &loop, expired);
-    uv_update_time(&loop);
+    begin(&loop, &q);
     uint64_t t0 = uv_now(&loop);
     item it[6] = {{.id = 0}, {.id = 1}, {.id = 2}, {.id = 3}, {.id = 4}, {.id = 5}};
     for (int i = 0; i < 6; i++)
@@ -72,25 +97,17 @@ static void test_order_and_moves(void) {
     CHECK(!ls_deadline_armed(&it[5].d));
     /* closing forgets what is still armed */
     ls_deadline_set(&q, &it[0].d, 0, uv_now(&loop) + 100000);
-    int tag = 7;
-    ls_deadlines_close(&q, on_closed, &tag);
+    end(&loop, &q, 7);
     CHECK(!ls_deadline_armed(&it[0].d));
-    uv_run(&loop, UV_RUN_DEFAULT);
-    CHECK_EQ_INT(7, closed);
     CHECK_EQ_INT(6, nfired);
-    CHECK_EQ_INT(0, uv_loop_close(&loop));
 }
 
 /* Many deadlines of one duration re-armed in turn, as keep-alive connections do. */
 static void test_many(void) {
     uv_loop_t loop;
-    uv_loop_init(&loop);
     ls_deadlines q;
-    the_q = &q;
-    nfired = 0;
-    ls_deadlines_init(&q, &loop, expired);
+    begin(&loop, &q);
     static item its[1000];
-    uv_update_time(&loop);
     uint64_t t0 = uv_now(&loop);
     for (int i = 0; i < 1000; i++) {
         its[i].id = i % 64, its[i].rearm_list = -1;
@@ -99,32 +116,19 @@ static void test_many(void) {
     /* re-arm every other one much later, in the same list: they go to the tail */
     for (int i = 0; i < 1000; i += 2)
         ls_deadline_set(&q, &its[i].d, 4, t0 + 5000 + (uint64_t)i);
-    ls_deadline *head = &q.lists[4];
-    int n = 0, sorted = 1;
-    for (ls_deadline *d = head->next; d != head; d = d->next, n++)
-        if (d->next != head && d->next->at < d->at)
-            sorted = 0;
-    CHECK_EQ_INT(1000, n);
-    CHECK(sorted);
-    CHECK(((item *)head->next)->id == 1);
-    int tag = 1;
-    ls_deadlines_close(&q, on_closed, &tag);
-    uv_run(&loop, UV_RUN_DEFAULT);
+    CHECK_EQ_INT(1000, sorted_count(&q.lists[4]));
+    CHECK(((item *)q.lists[4].next)->id == 1);
     CHECK_EQ_INT(0, nfired);
-    CHECK_EQ_INT(0, uv_loop_close(&loop));
+    end(&loop, &q, 1);
 }
 
 /* Deadlines set in a scrambled order, moved, cleared and set again to the same time: the list
  * stays sorted and complete, and setting the same time again leaves an entry where it is. */
 static void test_scrambled(void) {
     uv_loop_t loop;
-    uv_loop_init(&loop);
     ls_deadlines q;
-    the_q = &q;
-    nfired = 0;
-    ls_deadlines_init(&q, &loop, expired);
+    begin(&loop, &q);
     static item its[500];
-    uv_update_time(&loop);
     uint64_t t0 = uv_now(&loop) + 100000, seed = 12345;
     for (int round = 0; round < 4; round++) {
         for (int i = 0; i < 500; i++) {
@@ -144,21 +148,13 @@ static void test_scrambled(void) {
     for (int i = 0; i < 500; i += 2)
         if (ls_deadline_armed(&its[i].d))
             ls_deadline_set(&q, &its[i].d, 2, t0 + 10);
-    ls_deadline *head = &q.lists[2];
-    int n = 0, sorted = 1, armed = 0;
-    for (ls_deadline *d = head->next; d != head; d = d->next, n++)
-        if (d->next != head && d->next->at < d->at)
-            sorted = 0;
+    int armed = 0;
     for (int i = 0; i < 500; i++)
         armed += ls_deadline_armed(&its[i].d);
-    CHECK(sorted);
-    CHECK_EQ_INT(armed, n);
     CHECK_EQ_INT(500 - 167, armed);
-    int tag = 2;
-    ls_deadlines_close(&q, on_closed, &tag);
-    uv_run(&loop, UV_RUN_DEFAULT);
+    CHECK_EQ_INT(armed, sorted_count(&q.lists[2])); /* sorted (not -1) and complete */
     CHECK_EQ_INT(0, nfired);
-    CHECK_EQ_INT(0, uv_loop_close(&loop));
+    end(&loop, &q, 2);
 }
 
 int main(void) {
