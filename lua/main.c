@@ -143,9 +143,9 @@ static int serve(options *o, int ready_fd, int port) {
     LS_LOG(LS_LOG_DEBUG, "served %llu requests, %lu reload(s)",
            (unsigned long long)st.server.requests, st.host.reloads);
     for (int i = 0; i < LS_CLOSE_REASONS; i++)
-        if (st.server.closes[i])
+        if (st.server.io.closes[i])
             LS_LOG(LS_LOG_DEBUG, "closed %s: %llu", ls_close_reason_names[i],
-                   (unsigned long long)st.server.closes[i]);
+                   (unsigned long long)st.server.io.closes[i]);
     ls_host_free(&st.host);
     ls_server_free(&st.server);
     if (uv_loop_close(loop) != 0)

@@ -1,6 +1,6 @@
 /* api_bench: the cost of the Lua-facing API, measured through the real engine with no
  * network. A real ls_server (core/, llhttp) on its own libuv loop serves one end of an
- * AF_UNIX socketpair (ls_conn_open_fd; nothing listens); this program is the client on the
+ * AF_UNIX socketpair (ls_server_open_fd; nothing listens); this program is the client on the
  * other end, in the same thread: it writes DEPTH pipelined requests at once, runs the loop
  * and reads the answers until all DEPTH are in, checks every one, and does that again until
  * N handler calls have been timed.
@@ -229,7 +229,7 @@ static int client_open(bench *b) {
         return -1;
     }
     size_t before = b->server.nconns;
-    ls_conn_open_fd(&b->server, sv[1]); /* the server owns sv[1] from here, even on failure */
+    ls_server_open_fd(&b->server, sv[1]); /* the server owns sv[1] from here, even on failure */
     if (b->server.nconns != before + 1) {
         fprintf(stderr, "api_bench: the server did not take the connection\n");
         close(sv[0]);
@@ -464,7 +464,7 @@ static int make_requests(bench *b) {
  * and the shutdown is a failure: NULL, or the first such reason. */
 static const char *bad_close(const ls_server *s) {
     for (int i = 0; i < LS_CLOSE_REASONS; i++)
-        if (s->closes[i] && i != LS_CLOSE_IDLE && i != LS_CLOSE_FINISH && i != LS_CLOSE_SHUTDOWN)
+        if (s->io.closes[i] && i != LS_CLOSE_IDLE && i != LS_CLOSE_FINISH && i != LS_CLOSE_SHUTDOWN)
             return ls_close_reason_names[i];
     return NULL;
 }
@@ -601,7 +601,7 @@ out:
         rc = 1;
     if (b->vm)
         ls_vm_free(b->vm);
-    if (server_up || b->server.readbuf)
+    if (server_up || b->server.io.readbuf)
         ls_server_free(&b->server);
     free(b->req);
     free(b->in);

@@ -29,7 +29,7 @@ static void on_timer(uv_timer_t *t) {
         while (head->next != head && head->next->at <= now) {
             ls_deadline *d = head->next;
             ls_deadline_clear(d);
-            q->expired(d);
+            q->expired[i](d);
         }
     }
     uint64_t next = earliest(q);
@@ -37,13 +37,22 @@ static void on_timer(uv_timer_t *t) {
         arm(q, next);
 }
 
-void ls_deadlines_init(ls_deadlines *q, uv_loop_t *loop, ls_deadline_fn expired) {
-    for (unsigned i = 0; i < LS_DEADLINE_LISTS; i++)
+void ls_deadlines_init(ls_deadlines *q, uv_loop_t *loop) {
+    for (unsigned i = 0; i < LS_DEADLINE_LISTS; i++) {
         q->lists[i].prev = q->lists[i].next = &q->lists[i];
+        q->expired[i] = NULL;
+    }
+    q->kinds = 0;
     uv_timer_init(loop, &q->timer);
     q->timer.data = q;
     q->due = 0;
-    q->expired = expired;
+}
+
+unsigned ls_deadline_kind(ls_deadlines *q, ls_deadline_fn fn) {
+    if (q->kinds + 1 >= LS_DEADLINE_LISTS)
+        return LS_DEADLINE_NONE;
+    q->expired[++q->kinds] = fn;
+    return q->kinds;
 }
 
 void ls_deadlines_close(ls_deadlines *q, uv_close_cb cb, void *data) {
@@ -64,8 +73,9 @@ void ls_deadline_clear(ls_deadline *d) {
 }
 
 void ls_deadline_set(ls_deadlines *q, ls_deadline *d, unsigned list, uint64_t at) {
-    if (d->next && d->at == at)
-        return; /* already in place (the callback tells kinds apart, not the list) */
+    /* list: the kind */
+    if (d->next && d->at == at && d->kind == list)
+        return; /* already in place */
     ls_deadline_clear(d);
     ls_deadline *head = &q->lists[list], *first = head->next, *last = head->prev, *after;
     if (first == head || at >= last->at) {
@@ -82,6 +92,7 @@ void ls_deadline_set(ls_deadlines *q, ls_deadline *d, unsigned list, uint64_t at
             after = after->prev;
     }
     d->at = at;
+    d->kind = list;
     d->prev = after;
     d->next = after->next;
     after->next->prev = d;

@@ -17,7 +17,22 @@ void ls_response_free(ls_response *r) {
     memset(r, 0, sizeof *r);
 }
 
-void ls_response_reset(ls_response *r, int keepalive) {
+const char *ls_strerror(int err) {
+    switch (err) {
+    case LS_ECLOSED: return "connection closed";
+    case LS_EENDED: return "write after end";
+    case LS_ELENGTH: return "body longer than the Content-Length set";
+    case LS_EHEADERS_SENT: return "headers already sent";
+    case LS_EBADNAME: return "invalid header name";
+    case LS_EBADVALUE: return "invalid character in header value";
+    case LS_ENOMEM: return "out of memory";
+    case LS_EBADSTATUS: return "invalid status code";
+    case LS_EBADLENGTH: return "invalid Content-Length";
+    default: return "unknown error";
+    }
+}
+
+void ls_response_reset(ls_response *r) {
     ls_outq_clear(&r->pre);
     r->status = 200;
     r->reason = NULL;
@@ -26,8 +41,7 @@ void ls_response_reset(ls_response *r, int keepalive) {
     r->slen = 0;
     r->user_length = -1;
     r->body_bytes = 0;
-    r->frozen = r->head_sent = r->ended = r->user_close = 0;
-    r->keepalive = keepalive ? 1 : 0;
+    r->frozen = r->head_sent = r->ended = r->end_queued = r->user_close = 0;
     memset(&r->framing, 0, sizeof r->framing);
 }
 
@@ -122,4 +136,41 @@ int ls_response_set_reason(ls_response *r, const char *reason, size_t len) {
     r->reason = r->strings + off;
     r->rlen = len;
     return 0;
+}
+
+int ls_response_parse_length(const char *v, size_t n, int64_t *out) {
+    while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+        n--;
+    while (n && (*v == ' ' || *v == '\t'))
+        v++, n--;
+    if (n == 0 || n > 18)
+        return -1;
+    int64_t x = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return -1;
+        x = x * 10 + (v[i] - '0');
+    }
+    *out = x;
+    return 0;
+}
+
+void ls_response_refresh_special(ls_response *res) {
+    res->user_length = -1;
+    res->user_close = 0;
+    long i = ls_response_find_header(res, "content-length", 14, 0);
+    if (i >= 0)
+        ls_response_parse_length(res->headers[i].value, res->headers[i].vlen, &res->user_length);
+    for (size_t k = 0;; k++) {
+        long j = ls_response_find_header(res, "connection", 10, k);
+        if (j < 0)
+            break;
+        const ls_header *h = &res->headers[j];
+        /* a token list; "close" anywhere in it ends the connection */
+        for (size_t p = 0; p + 5 <= h->vlen; p++)
+            if (ls_name_is(h->value + p, 5, "close") &&
+                (p == 0 || h->value[p - 1] == ',' || h->value[p - 1] == ' ') &&
+                (p + 5 == h->vlen || h->value[p + 5] == ',' || h->value[p + 5] == ' '))
+                res->user_close = 1;
+    }
 }

@@ -102,6 +102,23 @@ int ls_outq_append_ref(ls_outq *q, const char *data, size_t len, ls_release_fn r
     return 0;
 }
 
+int ls_outq_append_file(ls_outq *q, int fd, int64_t pos, size_t len, ls_release_fn release,
+                        void *ctx) {
+    ls_seg *s = len ? seg_push(q) : NULL;
+    if (!s) {
+        if (release)
+            release(ctx);
+        return len ? -1 : 0;
+    }
+    s->fd = fd;
+    s->pos = pos;
+    s->len = len;
+    s->release = release;
+    s->ctx = ctx;
+    q->bytes += len;
+    return 0;
+}
+
 int ls_outq_move(ls_outq *dst, ls_outq *src) {
     for (size_t i = 0; i < src->count; i++) {
         ls_seg *from = &src->segs[src->first + i];
@@ -124,6 +141,8 @@ size_t ls_outq_bufs(const ls_outq *q, uv_buf_t *bufs, size_t max) {
     size_t n = 0;
     for (size_t i = 0; i < q->count && n < max; i++) {
         const ls_seg *s = &q->segs[q->first + i];
+        if (!s->base)
+            break; /* a file range: sent another way */
         /* uv_buf_t holds an unsigned length: a huge piece goes out as consecutive parts */
         for (size_t off = s->off; off < s->len && n < max;) {
             size_t part = s->len - off;
@@ -134,6 +153,13 @@ size_t ls_outq_bufs(const ls_outq *q, uv_buf_t *bufs, size_t max) {
         }
     }
     return n;
+}
+
+const ls_seg *ls_outq_front_file(const ls_outq *q) {
+    if (!q->count)
+        return NULL;
+    const ls_seg *s = &q->segs[q->first];
+    return !s->base && s->off < s->len ? s : NULL;
 }
 
 void ls_outq_consume(ls_outq *q, size_t n) {

@@ -1,5 +1,8 @@
 /* Output queue: the bytes of a connection waiting for the kernel, in order.
  *
+ * A segment is memory or a range of an open file (sent with sendfile by the transport, so
+ * the bytes never pass through user space).
+ *
  * Small pieces are copied into owned blocks (coalesced, so a head and a short body make one
  * buffer); large pieces may be referenced in place, with a release callback that runs once
  * the kernel has taken them or the queue is freed. Bytes handed to an in-flight write stay
@@ -13,13 +16,15 @@
 typedef void (*ls_release_fn)(void *ctx);
 
 typedef struct ls_seg {
-    const char *base;
-    size_t len;    /* valid bytes from base */
+    const char *base; /* NULL for a file range */
+    size_t len;    /* valid bytes from base (or from pos in the file) */
     size_t off;    /* bytes already taken by the kernel */
     char *own;     /* owned block (freed on pop), or NULL */
     size_t cap;    /* capacity of the owned block */
     ls_release_fn release;
     void *ctx;
+    int64_t pos;   /* a file range: where it starts in the file */
+    int fd;        /* a file range: the open file (valid while the segment is queued) */
 } ls_seg;
 
 typedef struct ls_outq {
@@ -44,11 +49,18 @@ int ls_outq_append(ls_outq *q, const char *data, size_t len);
  * failure (-1). */
 int ls_outq_append_ref(ls_outq *q, const char *data, size_t len, ls_release_fn release,
                        void *ctx);
+/* Queues len bytes of the open file fd from offset pos; release(ctx) runs once they are sent
+ * or dropped (it may close fd), even on failure (-1). */
+int ls_outq_append_file(ls_outq *q, int fd, int64_t pos, size_t len, ls_release_fn release,
+                        void *ctx);
 /* Moves every segment of src to the end of dst; src is left empty. Returns 0 or -1. */
 int ls_outq_move(ls_outq *dst, ls_outq *src);
 
-/* Fills at most max buffers with the unsent bytes from the front; returns how many. */
+/* Fills at most max buffers with the unsent bytes in memory from the front, up to the first
+ * file range; returns how many. */
 size_t ls_outq_bufs(const ls_outq *q, uv_buf_t *bufs, size_t max);
+/* The front segment when it is a file range with bytes to send, else NULL. */
+const ls_seg *ls_outq_front_file(const ls_outq *q);
 /* The kernel took n bytes from the front. */
 void ls_outq_consume(ls_outq *q, size_t n);
 

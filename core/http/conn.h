@@ -1,10 +1,11 @@
-/* One client connection: the HTTP/1.1 state machine between the socket, llhttp, the request
- * handed to the application layer and the response it writes back.
+/* The HTTP/1 server connection: one protocol on a transport (core/io/transport.h), the state
+ * machine between the input, llhttp (through core/http/parse.h), the request handed to the
+ * application layer and the response it writes back.
  *
  * States: HEAD (waiting for a request head; also draining the unread body of the previous
  * request), ACTIVE (a request was handed to the application; its response is being built and
- * written), LINGER (the last response is out, FIN sent, input read and thrown away for a
- * bounded time), CLOSING (the handles are closing; memory goes in the last close callback).
+ * written), LINGER (the last response is out: the transport lingers). A closing transport
+ * (t->closing) overrides them all; memory goes in the transport's close callback.
  *
  * Calls into the application (ls_app_iface) happen only from libuv callbacks or from
  * deferred work, never from inside llhttp or from a call the application made, so an
@@ -12,16 +13,21 @@
 #ifndef LS_CONN_H
 #define LS_CONN_H
 
-#include "deadline.h"
 #include "outq.h"
 #include "request.h"
 #include "response.h"
+#include "transport.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
 typedef struct ls_conn ls_conn;
 typedef struct ls_server ls_server;
+
+/* Every ls_conn starts with this: its links in the server's list of connections. */
+typedef struct ls_conn_link {
+    ls_conn *prev, *next;
+} ls_conn_link;
 
 typedef struct ls_app_iface {
     /* A request head is complete and the handler may start. Returns the application's handle
@@ -40,32 +46,15 @@ typedef struct ls_app_iface {
     void (*on_stopped)(void *app);
 } ls_app_iface;
 
-enum {
-    LS_OK = 0,
-    LS_ECLOSED = -1,       /* the connection is gone */
-    LS_EENDED = -2,        /* finish() was called already */
-    LS_ELENGTH = -3,       /* more body than the Content-Length the handler set */
-    LS_EHEADERS_SENT = -4, /* the head is final */
-    LS_EBADNAME = -5,      /* not a valid header field name */
-    LS_EBADVALUE = -6,     /* a header value (or reason) with CR, LF, NUL or another control */
-    LS_ENOMEM = -7,
-    LS_EBADSTATUS = -8,    /* a status outside 100..999 */
-    LS_EBADLENGTH = -9,    /* a Content-Length that is not a decimal number */
-};
-const char *ls_strerror(int err);
+/* The LS_E codes of the calls below are in response.h. */
 
-/* Accepts a connection from the server's listener (called by the server). */
-void ls_conn_accept(ls_server *s);
-/* Serves a socket the server accepted itself. */
-void ls_conn_open_fd(ls_server *s, int fd);
-/* Deferred work: flush output, emit the head, complete the response (called by the server). */
-void ls_conn_advance(ls_conn *c);
+/* Adds the connection's deadline kinds (header, body, keep-alive idle) to the server's timer
+ * (called once by the server). */
+void ls_conn_init_kinds(ls_server *s);
+/* Serves HTTP/1 on an accepted transport (called by the server). */
+void ls_conn_start(ls_server *s, ls_transport *t);
 /* Graceful stop: closes idle connections now, lets active ones finish (called by the server). */
 void ls_conn_stop(ls_conn *c);
-/* Sends what the socket held back while corked (called by the server). */
-void ls_conn_uncork(ls_conn *c);
-/* The connection's deadline expired (called by the server's deadlines). */
-void ls_conn_timeout(ls_deadline *d);
 
 /* --- for the application layer --- */
 const ls_request *ls_conn_request(const ls_conn *c);
@@ -110,6 +99,11 @@ int ls_conn_finish(ls_conn *c, const char *data, size_t len, ls_release_fn relea
 /* Replaces a response whose head has not gone out with an error response of that status
  * (a short text body); once the head is out, destroys the connection instead. */
 void ls_conn_respond_error(ls_conn *c, int status);
+/* Attaches files to the body: len bytes of the open file fd from offset pos, sent from the
+ * kernel's page cache with sendfile; release(ctx) runs once they are sent or dropped (it may
+ * close fd). Returns as ls_conn_write. */
+int ls_conn_write_file(ls_conn *c, int fd, int64_t pos, size_t len, ls_release_fn release,
+                       void *ctx);
 /* Tears the connection down now: queued output is dropped, the socket is reset if data was
  * unsent or unread, and the request is aborted (on_abort follows). */
 void ls_conn_destroy(ls_conn *c);

@@ -1,0 +1,249 @@
+#include "parse.h"
+
+#include <string.h>
+
+enum { PAUSE_NONE, PAUSE_HEAD, PAUSE_MESSAGE };
+
+static int head_check(ls_parse *p) {
+    if (ls_request_head_bytes(p->req) > p->limits.max_header) {
+        p->error_status = 431;
+        return HPE_USER;
+    }
+    return 0;
+}
+
+static int on_message_begin(llhttp_t *lp) {
+    ls_parse *p = lp->data;
+    p->events->on_begin(p->ctx);
+    return 0;
+}
+
+static int on_method(llhttp_t *lp, const char *at, size_t len) {
+    ls_parse *p = lp->data;
+    (void)len;
+    if (!p->in_head) { /* the first byte of a request head: count from here */
+        p->in_head = 1;
+        p->head_bytes = 0;
+        p->head_mark = at;
+    }
+    return 0;
+}
+
+/* RFC 9112 7.1: chunk-data is followed by CRLF. llhttp 8.1 skips those two bytes without
+ * looking at them, so they are checked here, as far as this input goes (the rest at the
+ * start of the next input). Returns 0, or -1 when they are not CRLF. */
+static int check_crlf(ls_parse *p, const char *q, const char *end) {
+    for (; p->crlf_check && q < end; q++, p->crlf_check--)
+        if (*q != (p->crlf_check == 2 ? '\r' : '\n'))
+            return -1;
+    return 0;
+}
+
+static int on_url(llhttp_t *lp, const char *at, size_t len) {
+    ls_parse *p = lp->data;
+    if (ls_request_feed(p->req, 0, at, len) < 0)
+        return HPE_USER;
+    if (p->req->url_len > p->limits.max_url) {
+        p->error_status = 414;
+        return HPE_USER;
+    }
+    return head_check(p);
+}
+
+static int on_header_field(llhttp_t *lp, const char *at, size_t len) {
+    ls_parse *p = lp->data;
+    if (ls_request_feed(p->req, 1, at, len) < 0)
+        return HPE_USER;
+    return head_check(p);
+}
+
+static int on_header_value(llhttp_t *lp, const char *at, size_t len) {
+    ls_parse *p = lp->data;
+    /* llhttp hands a value over in two pieces only when the input ended between them, or
+     * when an obs-fold (CRLF then SP/HTAB) sat between them: the second is refused with 400
+     * (RFC 9112 5.2 lets a server reject it). */
+    if (p->req->last == 2 && !(p->value_at_end && at == p->exec_start)) {
+        p->error_status = 400;
+        return HPE_USER;
+    }
+    p->value_at_end = at + len == p->exec_end;
+    if (ls_request_feed(p->req, 2, at, len) < 0)
+        return HPE_USER;
+    return head_check(p);
+}
+
+static int on_header_value_complete(llhttp_t *lp) {
+    ls_parse *p = lp->data;
+    ls_request_field_done(p->req);
+    return head_check(p);
+}
+
+static int on_version_complete(llhttp_t *lp) {
+    ls_parse *p = lp->data;
+    if (lp->http_major != 1 || lp->http_minor > 1) {
+        p->error_status = 505;
+        return -1;
+    }
+    return 0;
+}
+
+static int on_headers_complete(llhttp_t *lp) {
+    ls_parse *p = lp->data;
+    ls_request *r = p->req;
+    r->method = llhttp_method_name((llhttp_method_t)lp->method);
+    r->is_head = lp->method == HTTP_HEAD;
+    r->is_connect = lp->method == HTTP_CONNECT;
+    r->http_major = lp->http_major;
+    r->http_minor = lp->http_minor;
+    if (lp->flags & F_CONTENT_LENGTH)
+        r->content_length = (int64_t)lp->content_length;
+    if (r->http_minor == 0) /* RFC 9110 10.1.1: expectations in HTTP/1.0 are ignored */
+        r->expect_continue = r->bad_expect = 0;
+    if (r->bad_field || r->bad_host) {
+        p->error_status = 400;
+        return -1;
+    }
+    if (r->unknown_coding) {
+        p->error_status = 501; /* RFC 9112 6.1 */
+        return -1;
+    }
+    if (r->http_minor >= 1 && r->hosts != 1) {
+        p->error_status = 400; /* RFC 9112 3.2: exactly one Host */
+        return -1;
+    }
+    if (r->bad_expect) {
+        p->error_status = 417;
+        return -1;
+    }
+    if (r->content_length > 0 && (uint64_t)r->content_length > p->limits.max_body) {
+        p->error_status = 413;
+        return -1;
+    }
+    p->pause = PAUSE_HEAD;
+    return HPE_PAUSED;
+}
+
+static int on_body(llhttp_t *lp, const char *at, size_t len) {
+    ls_parse *p = lp->data;
+    p->req->body_received += len;
+    if ((lp->flags & F_CHUNKED) && lp->content_length == 0) { /* the end of a chunk's data */
+        p->crlf_check = 2;
+        if (check_crlf(p, at + len, p->exec_end) < 0) {
+            p->error_status = 400;
+            return HPE_USER;
+        }
+    }
+    int r = p->events->on_body(p->ctx, at, len);
+    if (r > 0)
+        p->error_status = r;
+    return r ? HPE_USER : 0;
+}
+
+static int on_message_complete(llhttp_t *lp) {
+    ls_parse *p = lp->data;
+    p->pause = PAUSE_MESSAGE;
+    return HPE_PAUSED;
+}
+
+static llhttp_settings_t settings;
+
+static const llhttp_settings_t *parser_settings(void) {
+    static int done;
+    if (!done) {
+        llhttp_settings_init(&settings);
+        settings.on_message_begin = on_message_begin;
+        settings.on_method = on_method;
+        settings.on_url = on_url;
+        settings.on_header_field = on_header_field;
+        settings.on_header_value = on_header_value;
+        settings.on_header_value_complete = on_header_value_complete;
+        settings.on_version_complete = on_version_complete;
+        settings.on_headers_complete = on_headers_complete;
+        settings.on_body = on_body;
+        settings.on_message_complete = on_message_complete;
+        done = 1;
+    }
+    return &settings;
+}
+
+void ls_parse_start(ls_parse *p, llhttp_t *parser, ls_request *req,
+                    const ls_parse_events *events, void *ctx, ls_parse_limits limits) {
+    p->parser = parser;
+    p->req = req;
+    p->events = events;
+    p->ctx = ctx;
+    p->limits = limits;
+    llhttp_init(parser, HTTP_REQUEST, parser_settings());
+    parser->data = p;
+}
+
+llhttp_t *ls_parse_release(ls_parse *p) {
+    llhttp_t *parser = p->parser;
+    p->parser = NULL;
+    return parser;
+}
+
+void ls_parse_resume(ls_parse *p) { llhttp_resume(p->parser); }
+
+const char *ls_parse_error_text(const ls_parse *p) {
+    const char *reason = p->parser ? llhttp_get_error_reason(p->parser) : NULL;
+    return reason ? reason : "";
+}
+
+static int error_status_for(const ls_parse *p, llhttp_errno_t err) {
+    if (p->error_status)
+        return p->error_status;
+    switch (err) {
+    case HPE_INVALID_VERSION: return 505;
+    case HPE_INVALID_TRANSFER_ENCODING: return p->req->unknown_coding ? 501 : 400;
+    default: return 400;
+    }
+}
+
+int ls_parse_execute(ls_parse *p, const char *data, size_t len, size_t *used) {
+    const char *start = data;
+    for (;;) {
+        p->pause = PAUSE_NONE;
+        if (p->crlf_check && check_crlf(p, data, data + len) < 0) {
+            p->error_status = 400;
+            *used = (size_t)(data - start);
+            return LS_PARSE_ERROR;
+        }
+        if (p->in_head)
+            p->head_mark = data;
+        p->exec_start = data;
+        p->exec_end = data + len;
+        llhttp_errno_t err = llhttp_execute(p->parser, data, len);
+        const char *stop = err == HPE_OK ? data + len : llhttp_get_error_pos(p->parser);
+        if (p->in_head && (err == HPE_OK || err == HPE_PAUSED)) {
+            p->head_bytes += (size_t)(stop - p->head_mark);
+            if (p->pause == PAUSE_HEAD)
+                p->in_head = 0;
+            if (p->head_bytes > p->limits.max_header) {
+                p->error_status = 431;
+                *used = (size_t)(stop - start);
+                return LS_PARSE_ERROR;
+            }
+        }
+        *used = (size_t)(stop - start);
+        if (err == HPE_OK)
+            return LS_PARSE_MORE;
+        if (err == HPE_PAUSED_UPGRADE) {
+            /* Upgrade and CONNECT are not taken up: the connection stays HTTP/1.1
+             * (RFC 9110 7.8) and the parser goes on with the next request. */
+            len -= (size_t)(stop - data);
+            data = stop;
+            llhttp_resume_after_upgrade(p->parser);
+            continue;
+        }
+        if (err != HPE_PAUSED) {
+            p->error_status = error_status_for(p, err);
+            return LS_PARSE_ERROR;
+        }
+        if (p->pause == PAUSE_HEAD) {
+            llhttp_resume(p->parser);
+            return LS_PARSE_HEAD;
+        }
+        return LS_PARSE_END;
+    }
+}
