@@ -7,7 +7,7 @@
 --
 -- How a connection ended: lua-socket 3 reports both a clean end (FIN, recv() == 0) and a reset
 -- (recv() fails with ECONNRESET) as the same error string "closed" (checked empirically, see
--- spec/support_spec.lua). So after the peer's end has been seen, the kind is read from the
+-- spec/helpers_spec.lua). So after the peer's end has been seen, the kind is read from the
 -- kernel: a socket that got a FIN and has not been closed by us sits in CLOSE_WAIT (state 08 in
 -- /proc/net/tcp); a socket that got a reset is in CLOSE and gone from the table.
 
@@ -330,18 +330,34 @@ M.Conn = Conn
 
 local DEFAULT_TIMEOUT = 5
 
-function M.connect(port, timeout)
-    local sock = socket.tcp()
-    sock:settimeout(timeout or DEFAULT_TIMEOUT)
+-- A Conn over a connected lua-socket TCP socket (`port`: the peer's port, for tcp_state).
+function M.wrap(sock, port)
+    local _, lport = sock:getsockname()
+    return setmetatable({ sock = sock, data = "", pos = 1, pending = {}, pending_len = 0,
+        eof = false, port = port, lport = tonumber(lport) }, Conn)
+end
+
+-- A connection to 127.0.0.1:port. opts.timeout; opts.rcvbuf (SO_RCVBUF in bytes, set before
+-- the connection is made so that it shapes the handshake: a small one caps what the kernel
+-- takes from the server for a client that does not read).
+function M.connect_with(port, opts)
+    opts = opts or {}
+    local sock = assert(socket.tcp4())
+    if opts.rcvbuf then
+        assert(sock:setoption("recv-buffer-size", opts.rcvbuf))
+    end
+    sock:settimeout(opts.timeout or DEFAULT_TIMEOUT)
     local ok, err = sock:connect("127.0.0.1", port)
     if not ok then
         sock:close()
         error("connect to 127.0.0.1:" .. tostring(port) .. " failed: " .. tostring(err), 2)
     end
     sock:setoption("tcp-nodelay", true)
-    local _, lport = sock:getsockname()
-    return setmetatable({ sock = sock, data = "", pos = 1, pending = {}, pending_len = 0,
-        eof = false, port = port, lport = tonumber(lport) }, Conn)
+    return M.wrap(sock, port)
+end
+
+function M.connect(port, timeout)
+    return M.connect_with(port, { timeout = timeout })
 end
 
 -- Sends all of `data` within `timeout` seconds. Returns true, or nil, err, bytes_sent.
@@ -837,27 +853,6 @@ end
 ---------------------------------------------------------------------------------------------------
 -- Added for hostile_spec, teardown_spec and budget_spec
 ---------------------------------------------------------------------------------------------------
-
--- Like M.connect, with socket options set before the connection is made (so that they shape
--- the handshake): opts.rcvbuf (SO_RCVBUF in bytes: a small one caps what the kernel takes from
--- the server for a client that does not read), opts.timeout.
-function M.connect_with(port, opts)
-    opts = opts or {}
-    local sock = assert(socket.tcp4())
-    if opts.rcvbuf then
-        assert(sock:setoption("recv-buffer-size", opts.rcvbuf))
-    end
-    sock:settimeout(opts.timeout or DEFAULT_TIMEOUT)
-    local ok, err = sock:connect("127.0.0.1", port)
-    if not ok then
-        sock:close()
-        error("connect to 127.0.0.1:" .. tostring(port) .. " failed: " .. tostring(err), 2)
-    end
-    sock:setoption("tcp-nodelay", true)
-    local _, lport = sock:getsockname()
-    return setmetatable({ sock = sock, data = "", pos = 1, pending = {}, pending_len = 0,
-        eof = false, port = port, lport = tonumber(lport) }, Conn)
-end
 
 -- A field of /proc/PID/status in KiB (e.g. "VmRSS", "VmHWM"), or nil.
 function Server:status_kb(field)
