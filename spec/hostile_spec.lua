@@ -12,7 +12,7 @@
 local S = require("spec.support.server")
 local cjson = require("cjson")
 
-local APP = S.app("hostile.lua")
+local APP = S.app("echo_late_read.lua")
 
 local H = "Host: 127.0.0.1\r\n"
 local NEXT = "GET /bytes/1 HTTP/1.1\r\n" .. H .. "\r\n" -- a request pipelined behind

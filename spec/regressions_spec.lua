@@ -4,7 +4,7 @@
 
 local S = require("spec.support.server")
 
-local APP = S.app("regressions.lua")
+local APP = S.app("lifecycle.lua")
 
 local function q(s)
     return string.format("%q", tostring(s))

@@ -11,7 +11,7 @@
 local S = require("spec.support.server")
 
 local ECHO = S.root .. "/apps/echo"
-local APP = S.app("teardown.lua")
+local APP = S.app("lifecycle.lua")
 
 local function q(s)
     return string.format("%q", s)
