@@ -215,53 +215,6 @@ describe("regressions: one server", function()
         assert.are.equal("nil,aborted", st.body_5)
     end)
 
-    it("does not let res.shouldKeepAlive = true override Connection: close or HTTP/1.0 without keep-alive",
-        function()
-            for _, req in ipairs({
-                "GET /ka HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
-                "GET /ka HTTP/1.0\r\n\r\n",
-            }) do
-                local c = srv:connect()
-                assert(c:send(req))
-                local res = assert(c:read_response({ timeout = 3 }))
-                assert.are.equal("ka", res.body)
-                assert.is_true(res:has_token("Connection", "close"),
-                    "request " .. q(req) .. " answered with " .. q(res.raw_head))
-                assert.is_false(res:has_token("Connection", "keep-alive"), res.raw_head)
-                local extra, kind = c:read_until_close(1.5)
-                assert.are.equal("", extra)
-                assert.are.equal("fin", kind, "request " .. q(req) .. ": connection end")
-                c:close()
-            end
-        end)
-
-    it("closes an idle keep-alive connection after --keepalive-timeout 1 even while the client sends bare CRLFs",
-        function()
-            local c = idle_conn(srv)
-            local t0 = S.now()
-            local next_crlf = t0 + 0.3
-            local st
-            while S.now() - t0 < 2.5 do
-                st = c:tcp_state()
-                if st ~= "01" then
-                    break
-                end
-                if S.now() >= next_crlf then
-                    assert(c.sock:send("\r\n"))
-                    next_crlf = next_crlf + 0.3
-                end
-                S.sleep(0.01)
-            end
-            local t = S.now() - t0
-            assert.are.equal("08", st, "still established (or reset) " .. t
-                .. " s after the response, with a CRLF every 0.3 s")
-            assert.is_true(t >= 0.8 and t < 1.6, "FIN " .. t .. " s after the response")
-            local extra, kind = c:read_until_close(1)
-            assert.are.equal("", extra)
-            assert.are.equal("fin", kind)
-            c:close()
-        end)
-
     it("makes calls on a destroyed response harmless: no error, no handler error logged, no response",
         function()
             local c = srv:connect()
