@@ -240,24 +240,6 @@ describe("regressions: one server", function()
             assert.is_falsy(log:find("error in a listener", 1, true), log)
         end)
 
-    it("says Connection: close when finish() leaves a set Content-Length short, sends the 3 bytes, then ends",
-        function()
-            local c = srv:connect()
-            assert(c:send(S.get("/short")))
-            local head, err, partial = c:read_until("\r\n\r\n", 3)
-            assert.is_truthy(head, "no head: " .. tostring(err) .. " " .. q(partial))
-            local lhead = head:lower()
-            assert.is_truthy(lhead:find("\r\ncontent-length: 10\r\n", 1, true), q(head))
-            assert.is_truthy(lhead:find("\r\nconnection: close\r\n", 1, true), q(head))
-            assert.is_falsy(lhead:find("keep-alive", 1, true), q(head))
-            local body, kind = c:read_until_close(2)
-            c:close()
-            assert.are.equal("abc", body)
-            assert.are_not.equal("timeout", kind, "the connection did not end")
-            assert.are.equal("fin", kind) -- the contract's end after a last response byte
-            assert_still_serving(srv)
-        end)
-
     it("raises a Lua error in res:drain() while a nested coroutine waits in req:read(), and keeps serving",
         function()
             local c = srv:connect()
