@@ -1,5 +1,6 @@
--- The Lua API of DESIGN.md as seen from the wire: req fields and body reading, res headers,
--- status, writeHead, the end alias, response-splitting protection, backpressure.
+-- The Lua API (docs/ARCHITECTURE.md) as seen from the wire: req fields and body reading, res
+-- headers, status, writeHead, the end alias, response-splitting protection. Backpressure is in
+-- backpressure_spec.lua, finish and destroy in finish_spec.lua and destroy_spec.lua.
 
 local S = require("spec.support.server")
 
