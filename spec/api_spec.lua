@@ -1,5 +1,6 @@
--- The Lua API of DESIGN.md as seen from the wire: req fields and body reading, res headers,
--- status, writeHead, the end alias, response-splitting protection, backpressure.
+-- The Lua API (docs/ARCHITECTURE.md) as seen from the wire: req fields and body reading, res
+-- headers, status, writeHead, the end alias, response-splitting protection. Backpressure is in
+-- backpressure_spec.lua, finish and destroy in finish_spec.lua and destroy_spec.lua.
 
 local S = require("spec.support.server")
 
@@ -190,36 +191,6 @@ describe("Lua API", function()
             assert.are.equal(200, res.status)
             assert.are.equal("both-raised", res.body)
             assert.is_falsy(res.raw_head:find("Injected", 1, true))
-        end)
-    end)
-
-    describe("backpressure", function()
-        it("returns false from write above the high-water mark and resumes after res:drain()",
-            function()
-                local c = srv:connect()
-                assert(c:send(S.get("/fill")))
-                S.sleep(0.3)
-                local res = assert(c:read_response({ timeout = 20 }))
-                assert.are.equal(200, res.status)
-                local pieces, went_false, drained = res.body:match(
-                    "\nEND pieces=(%d+) false=(%a+) drained=(%a+)$")
-                assert.is_truthy(pieces, res.body:sub(-80))
-                assert.are.equal("true", went_false)
-                assert.are.equal("true", drained)
-                assert.is_true(tonumber(pieces) < 512)
-                assert.are.equal(tonumber(pieces) * 65536, #res.body - #res.body:match("\nEND.*$"))
-                c:close()
-            end)
-
-        it("emits 'drain' once the queue is below the high-water mark", function()
-            local c = srv:connect()
-            assert(c:send(S.get("/drain-event")))
-            S.sleep(0.3)
-            local res = assert(c:read_response({ timeout = 20 }))
-            local went_false, how = res.body:match("\nEND pieces=%d+ false=(%a+) drain=(%a+)$")
-            assert.are.equal("true", went_false)
-            assert.are.equal("event", how)
-            c:close()
         end)
     end)
 end)

@@ -1,8 +1,7 @@
--- The command line: options, app loading, start-up errors, the listening line, signals.
+-- The command line: options, app loading, start-up errors, the listening line. What the
+-- server does on SIGTERM and SIGINT is in shutdown_spec.lua.
 
 local S = require("spec.support.server")
-
-local ECHO = S.root .. "/apps/echo"
 
 describe("lunaserve command line", function()
     it("prints usage naming the options and exits 0 with --help", function()
@@ -134,48 +133,4 @@ describe("lunaserve command line", function()
         local res = assert(srv:fetch(S.get("/")))
         assert.are.equal(200, res.status)
     end)
-
-    it("exits 0 on SIGINT", function()
-        local srv = S.start()
-        finally(function() srv:stop() end)
-        assert.are.equal(200, assert(srv:fetch(S.get("/"))).status)
-        srv:stop_ok("INT")
-    end)
-
-    it("exits 0 on SIGTERM with an idle keep-alive connection and closes it", function()
-        local srv = S.start()
-        finally(function() srv:stop() end)
-        local c = srv:connect()
-        assert(c:send(S.get("/")))
-        local res = assert(c:read_response())
-        assert.are.equal(200, res.status)
-        assert.is_true(c:is_open(0.05))
-        local t0 = S.now()
-        srv:stop_ok("TERM")
-        assert.is_true(S.now() - t0 < 5, "shutdown took too long with an idle connection")
-        local extra, kind = c:read_until_close(2)
-        assert.are.equal("", extra)
-        assert.are_not.equal("timeout", kind)
-        c:close()
-    end)
-
-    it("finishes an in-flight response with Connection: close on SIGTERM, then exits 0",
-        function()
-            local srv = S.start({ app = ECHO })
-            finally(function() srv:stop() end)
-            local c = srv:connect()
-            assert(c:send(S.get("/slow/400")))
-            S.sleep(0.1)
-            srv:signal("TERM")
-            local res = assert(c:read_response({ timeout = 5 }))
-            assert.are.equal(200, res.status)
-            assert.are.equal("slow", res.body)
-            assert.is_true(res:has_token("Connection", "close"))
-            local _, kind = c:read_until_close(3)
-            assert.are_not.equal("timeout", kind)
-            c:close()
-            local st = srv:wait_exit(10)
-            assert.are.equal(0, st, srv:log())
-            srv:stop_ok()
-        end)
 end)

@@ -1,4 +1,4 @@
--- apps/echo: every route of the contract in DESIGN.md.
+-- apps/echo: every route of its contract (docs/ARCHITECTURE.md).
 
 local S = require("spec.support.server")
 local cjson = require("cjson")
@@ -136,15 +136,11 @@ describe("apps/echo", function()
         end)
 
         it("holds a bounded amount of memory for a client that never reads", function()
-            local function rss_kb()
-                local s = S.read_file("/proc/" .. srv.pid .. "/status") or ""
-                return tonumber(s:match("VmRSS:%s*(%d+)"))
-            end
-            local before = assert(rss_kb())
+            local before = assert(srv:status_kb("VmRSS"))
             local c = srv:connect()
             assert(c:send(S.get("/bytes/200000000")))
             S.sleep(0.5)
-            local during = assert(rss_kb())
+            local during = assert(srv:status_kb("VmRSS"))
             -- 200 MB requested; a server that ignored backpressure would hold it all.
             assert.is_true(during - before < 50 * 1024,
                 string.format("RSS grew by %d KiB while the client did not read",

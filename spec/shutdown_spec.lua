@@ -3,33 +3,30 @@
 -- connections with a FIN, gives in-flight requests up to --shutdown-timeout, then exits 0; a
 -- second SIGINT exits at once. The same for a single process and for a master with workers
 -- (which must leave no worker behind). spec/apps/workers.lua: /sleep?ms=N answers
--- "slept N PID" after N ms without blocking the loop; /pid answers the pid.
+-- "slept N PID" after N ms without blocking the loop; /pid answers the pid. A request waiting
+-- behind a busy loop at SIGTERM, and one that crosses the FIN of an idle connection, use
+-- spec/apps/lifecycle.lua (/busy, /ping).
 
 local S = require("spec.support.server")
 
 local APP = S.app("workers.lua")
+local LIFECYCLE = S.app("lifecycle.lua")
 
--- Waits (bounded) for the exit and asserts status 0 and no sanitizer report; returns the
--- seconds waited.
-local function assert_clean_exit(srv, timeout)
-    local t0 = S.now()
-    local st = srv:wait_exit(timeout)
-    local log = srv:log()
-    assert.is_truthy(st, "still running " .. timeout .. " s later\n" .. log)
-    assert.are.equal(0, st, "exit status " .. tostring(st) .. "\n" .. log)
-    assert.is_falsy(log:find("Sanitizer", 1, true) or log:find("runtime error:", 1, true), log)
-    return S.now() - t0
-end
+local q = S.q
 
 -- A keep-alive connection that has had one response (so it is idle, not new); returns it and
 -- the pid that answered.
 local function idle_conn(srv)
-    local c = srv:connect()
-    assert(c:send(S.get("/pid")))
-    local res = assert(c:read_response())
+    local c, res = srv:idle_conn("/pid")
     assert.are.equal(200, res.status)
-    assert.is_false(res:has_token("Connection", "close"))
     return c, tonumber(res.body)
+end
+
+-- The same on spec/apps/lifecycle.lua.
+local function idle_ping_conn(srv)
+    local c, res = srv:idle_conn("/ping", 3)
+    assert.are.equal("pong", res.body)
+    return c
 end
 
 -- Starts /sleep?ms=MS on a fresh connection and returns the connection once the request is in
@@ -97,7 +94,7 @@ describe("graceful shutdown of a single process", function()
             assert.is_true(res:has_token("Connection", "close"), res.raw_head)
             assert.are.equal("fin", (slow:wait_close(1)))
             slow:close()
-            local t = assert_clean_exit(srv, 3)
+            local t = srv:assert_clean_exit(3)
             assert.is_true(t < 1, "exit " .. t .. " s after the last response")
         end)
 
@@ -110,7 +107,7 @@ describe("graceful shutdown of a single process", function()
         assert.are.equal("fin", (b:wait_close(1)))
         a:close()
         b:close()
-        local t = assert_clean_exit(srv, 3)
+        local t = srv:assert_clean_exit(3)
         assert.is_true(t < 1, "exit took " .. t .. " s")
     end)
 
@@ -127,7 +124,7 @@ describe("graceful shutdown of a single process", function()
         assert.is_falsy(data:find("slept", 1, true), "the handler finished: " .. data)
         assert.is_true(dropped >= 0.4 and dropped < 1.5,
             "dropped " .. dropped .. " s after SIGTERM with --shutdown-timeout 0.5")
-        assert_clean_exit(srv, 1.5)
+        srv:assert_clean_exit(1.5)
         assert.is_true(S.now() - t0 < 2, "exit " .. (S.now() - t0) .. " s after SIGTERM")
     end)
 
@@ -148,6 +145,62 @@ describe("graceful shutdown of a single process", function()
         slow:close()
         assert.are_not.equal("timeout", kind)
     end)
+
+    it("serves a request that was already waiting behind a busy handler at SIGTERM, with Connection: close, then exits 0",
+        function()
+            -- (a budget above the busy loop even on a loaded machine, where 500 ms of CPU can
+            -- take longer than the default 2 s)
+            local srv = S.start({ app = LIFECYCLE, args = { "--handler-budget", "5" } })
+            finally(function() srv:stop() end)
+            local a = srv:connect()
+            assert(a:send(S.get("/busy?ms=500")))
+            S.sleep(0.1) -- the handler now blocks the loop
+            local b = srv:connect() -- accepted by the kernel, not yet by the blocked server
+            assert(b:send(S.get("/ping")))
+            S.sleep(0.05)
+            srv:signal("TERM") -- still inside the busy loop
+            local ra, aerr, apartial = a:read_response({ timeout = 4 })
+            assert.is_truthy(ra, "busy request: " .. tostring(aerr) .. " got "
+                .. q(apartial and apartial.raw))
+            -- (its head went out before the loop saw the signal: keep-alive is right there)
+            assert.are.equal("busy done", ra.body)
+            local rb, berr, bpartial = b:read_response({ timeout = 4 })
+            local braw = bpartial and bpartial.raw or ""
+            assert.is_truthy(rb, "the waiting request got no complete response: " .. tostring(berr)
+                .. ", bytes " .. q(braw) .. ", end " .. tostring(b.eof and b:end_kind()))
+            assert.are.equal(200, rb.status, rb.raw)
+            assert.are.equal("pong", rb.body)
+            assert.is_true(rb:has_token("Connection", "close"), rb.raw_head)
+            assert.are.equal("fin", (b:wait_close(2)))
+            a:close()
+            b:close()
+            srv:assert_clean_exit(5)
+        end)
+
+    it("closes an idle keep-alive connection at SIGTERM with a FIN, drops a request that crosses it without a reset, exits 0 soon",
+        function()
+            -- defaults: --linger-time 30, --shutdown-timeout 10; neither may hold up the exit
+            local srv = S.start({ app = LIFECYCLE })
+            finally(function() srv:stop() end)
+            local c = idle_ping_conn(srv)
+            local t0 = S.now()
+            srv:signal("TERM")
+            local st, t = c:wait_tcp_state(function(s) return s ~= "01" end, 2)
+            assert.are.equal("08", st, "the idle connection did not end with a FIN within 2 s "
+                .. "(state " .. tostring(c:tcp_state()) .. ")")
+            assert.is_true(t < 2, "FIN " .. tostring(t) .. " s after SIGTERM")
+            -- a request that crosses the FIN is read and dropped, not answered with a reset
+            assert(c.sock:send(S.get("/ping")))
+            S.sleep(0.2)
+            assert.are.equal("08", c:tcp_state(), "the crossing request drew a reset")
+            local extra, kind = c:read_until_close(1)
+            assert.are.equal("", extra, "the crossing request was answered")
+            assert.are.equal("fin", kind)
+            c:close()
+            srv:assert_clean_exit(4.5)
+            local total = S.now() - t0
+            assert.is_true(total < 2.5, "exit " .. total .. " s after SIGTERM")
+        end)
 end)
 
 describe("graceful shutdown of a master with 2 workers", function()
@@ -195,7 +248,7 @@ describe("graceful shutdown of a master with 2 workers", function()
             assert.is_true(res:has_token("Connection", "close"), res.raw_head)
             assert.are.equal("fin", (slow:wait_close(1)))
             slow:close()
-            assert_clean_exit(srv, 3)
+            srv:assert_clean_exit(3)
             assert.is_true(all_dead(kids), "a worker outlived the master: " .. table.concat(kids, " "))
             local ok = pcall(S.connect, srv.port, 0.5)
             assert.is_false(ok, "something still accepts on the port")
@@ -207,7 +260,7 @@ describe("graceful shutdown of a master with 2 workers", function()
         finally(function() cleanup(srv, kids) end)
         kids = assert(srv:wait_children(2, 3))
         srv:signal("INT")
-        local t = assert_clean_exit(srv, 3)
+        local t = srv:assert_clean_exit(3)
         assert.is_true(t < 1, "exit took " .. t .. " s")
         assert.is_true(all_dead(kids), "a worker outlived the master: " .. table.concat(kids, " "))
     end)
@@ -228,7 +281,7 @@ describe("graceful shutdown of a master with 2 workers", function()
             assert.is_falsy(data:find("slept", 1, true), "the handler finished: " .. data)
             assert.is_true(dropped >= 0.4 and dropped < 1.5,
                 "dropped " .. dropped .. " s after SIGTERM with --shutdown-timeout 0.5")
-            assert_clean_exit(srv, 1.5)
+            srv:assert_clean_exit(1.5)
             assert.is_true(S.now() - t0 < 2, "exit " .. (S.now() - t0) .. " s after SIGTERM")
             assert.is_true(all_dead(kids), "a worker outlived the master: " .. table.concat(kids, " "))
         end)

@@ -1,5 +1,6 @@
--- Test app for spec/budget_spec.lua (DESIGN.md "handler CPU budget per resume"): handlers that
--- never yield, in several shapes, and one that works hard but yields between its pieces.
+-- Test app for spec/handler_budget_spec.lua (docs/ARCHITECTURE.md, the defaults table, "handler
+-- CPU budget per resume"): handlers that never yield, in several shapes, and one that works hard
+-- but yields between its pieces.
 
 local lunaserve = require("lunaserve")
 

@@ -1,4 +1,4 @@
--- Test app for workers_spec and shutdown_spec: every answer names the process that made it
+-- Test app for workers_spec, lua_memory_limit_spec and shutdown_spec: every answer names the process that made it
 -- (its pid, read at load from /proc/self/stat), so a client can tell the workers apart.
 --
 -- With LUNASERVE_SPEC_DIR set, each load appends "<pid>\n" to $LUNASERVE_SPEC_DIR/loads, and a

@@ -7,11 +7,13 @@
 --
 -- How a connection ended: lua-socket 3 reports both a clean end (FIN, recv() == 0) and a reset
 -- (recv() fails with ECONNRESET) as the same error string "closed" (checked empirically, see
--- spec/support_spec.lua). So after the peer's end has been seen, the kind is read from the
+-- spec/helpers_spec.lua). So after the peer's end has been seen, the kind is read from the
 -- kernel: a socket that got a FIN and has not been closed by us sits in CLOSE_WAIT (state 08 in
 -- /proc/net/tcp); a socket that got a reset is in CLOSE and gone from the table.
 
 local socket = require("socket")
+-- (busted's assert: the global one is the plain Lua assert in a module a spec requires)
+local assert = require("luassert")
 
 local M = {}
 
@@ -59,6 +61,23 @@ end
 
 function M.shquote(s)
     return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+-- A value quoted for a failure message.
+function M.q(s)
+    return string.format("%q", tostring(s))
+end
+
+-- How many times `needle` (plain) occurs in `hay`.
+function M.count(hay, needle)
+    local n, i = 0, 1
+    while true do
+        local _, e = hay:find(needle, i, true)
+        if not e then
+            return n
+        end
+        n, i = n + 1, e + 1
+    end
 end
 
 local function read_file(path)
@@ -330,18 +349,34 @@ M.Conn = Conn
 
 local DEFAULT_TIMEOUT = 5
 
-function M.connect(port, timeout)
-    local sock = socket.tcp()
-    sock:settimeout(timeout or DEFAULT_TIMEOUT)
+-- A Conn over a connected lua-socket TCP socket (`port`: the peer's port, for tcp_state).
+function M.wrap(sock, port)
+    local _, lport = sock:getsockname()
+    return setmetatable({ sock = sock, data = "", pos = 1, pending = {}, pending_len = 0,
+        eof = false, port = port, lport = tonumber(lport) }, Conn)
+end
+
+-- A connection to 127.0.0.1:port. opts.timeout; opts.rcvbuf (SO_RCVBUF in bytes, set before
+-- the connection is made so that it shapes the handshake: a small one caps what the kernel
+-- takes from the server for a client that does not read).
+function M.connect_with(port, opts)
+    opts = opts or {}
+    local sock = assert(socket.tcp4())
+    if opts.rcvbuf then
+        assert(sock:setoption("recv-buffer-size", opts.rcvbuf))
+    end
+    sock:settimeout(opts.timeout or DEFAULT_TIMEOUT)
     local ok, err = sock:connect("127.0.0.1", port)
     if not ok then
         sock:close()
         error("connect to 127.0.0.1:" .. tostring(port) .. " failed: " .. tostring(err), 2)
     end
     sock:setoption("tcp-nodelay", true)
-    local _, lport = sock:getsockname()
-    return setmetatable({ sock = sock, data = "", pos = 1, pending = {}, pending_len = 0,
-        eof = false, port = port, lport = tonumber(lport) }, Conn)
+    return M.wrap(sock, port)
+end
+
+function M.connect(port, timeout)
+    return M.connect_with(port, { timeout = timeout })
 end
 
 -- Sends all of `data` within `timeout` seconds. Returns true, or nil, err, bytes_sent.
@@ -544,6 +579,24 @@ end
 function Conn:wait_close(timeout)
     local data, kind = self:read_until_close(timeout)
     return kind, data
+end
+
+-- Sends `total` bytes of request body in 64 KiB pieces without reading, within `timeout`
+-- seconds (default 10); returns the bytes sent and, if it stopped short, the error.
+function Conn:upload(total, timeout)
+    local piece = string.rep("u", 65536)
+    local sent = 0
+    local deadline = M.now() + (timeout or 10)
+    while sent < total do
+        local n = math.min(#piece, total - sent)
+        local ok, err = self:send(n == #piece and piece or piece:sub(1, n),
+            math.max(0.01, deadline - M.now()))
+        if not ok then
+            return sent, err
+        end
+        sent = sent + n
+    end
+    return sent
 end
 
 function Conn:close()
@@ -762,6 +815,20 @@ function Conn:read_responses(n, opts)
     return list
 end
 
+-- Reads one response that must end the connection, then that end (waiting up to 3 s for it);
+-- returns the response, the bytes after it and the kind of end ("fin" | "reset" | "timeout").
+-- Asserts that a complete response came within `timeout` seconds (default 3).
+function Conn:read_final(timeout)
+    local res, err, partial = self:read_response({ timeout = timeout or 3 })
+    assert.is_truthy(res, "no response: " .. tostring(err) .. " got "
+        .. M.q(partial and partial.raw or ""))
+    if res.framing == "close" then
+        return res, "", res.end_kind
+    end
+    local extra, kind = self:read_until_close(3)
+    return res, extra, kind
+end
+
 -- Builds a request. headers: list of {name, value} or a map; Host is added for HTTP/1.1
 -- unless headers contain it or opts.no_host.
 function M.request(method, target, headers, body, version)
@@ -835,29 +902,8 @@ end
 
 
 ---------------------------------------------------------------------------------------------------
--- Added for hostile_spec, teardown_spec and budget_spec
+-- The kernel's view: memory of the server, TCP states
 ---------------------------------------------------------------------------------------------------
-
--- Like M.connect, with socket options set before the connection is made (so that they shape
--- the handshake): opts.rcvbuf (SO_RCVBUF in bytes: a small one caps what the kernel takes from
--- the server for a client that does not read), opts.timeout.
-function M.connect_with(port, opts)
-    opts = opts or {}
-    local sock = assert(socket.tcp4())
-    if opts.rcvbuf then
-        assert(sock:setoption("recv-buffer-size", opts.rcvbuf))
-    end
-    sock:settimeout(opts.timeout or DEFAULT_TIMEOUT)
-    local ok, err = sock:connect("127.0.0.1", port)
-    if not ok then
-        sock:close()
-        error("connect to 127.0.0.1:" .. tostring(port) .. " failed: " .. tostring(err), 2)
-    end
-    sock:setoption("tcp-nodelay", true)
-    local _, lport = sock:getsockname()
-    return setmetatable({ sock = sock, data = "", pos = 1, pending = {}, pending_len = 0,
-        eof = false, port = port, lport = tonumber(lport) }, Conn)
-end
 
 -- A field of /proc/PID/status in KiB (e.g. "VmRSS", "VmHWM"), or nil.
 function Server:status_kb(field)
@@ -882,7 +928,7 @@ end
 
 
 ---------------------------------------------------------------------------------------------------
--- Added for workers_spec, reload_spec and shutdown_spec (processes, signals, reload)
+-- Processes, signals, reload (masters and workers)
 ---------------------------------------------------------------------------------------------------
 
 -- Like M.start, but also accepts the master's listening line
@@ -962,15 +1008,7 @@ function Server:wait_log(text, timeout, count)
     local log
     local ok = M.wait_for(function()
         log = self:log()
-        local n, i = 0, 1
-        while true do
-            local _, e = log:find(text, i, true)
-            if not e then
-                break
-            end
-            n, i = n + 1, e + 1
-        end
-        return n >= count
+        return M.count(log, text) >= count
     end, timeout or 3, 0.01)
     return ok and true or false, log
 end
@@ -1003,7 +1041,103 @@ function Server:get_body(target, timeout)
 end
 
 ---------------------------------------------------------------------------------------------------
--- End of the block for workers_spec, reload_spec and shutdown_spec
+-- Checks shared by the specs
 ---------------------------------------------------------------------------------------------------
+
+-- Options of the server that the specs of refused and odd requests share (with the app
+-- spec/apps/echo_late_read.lua): tight target and head limits, short lingering.
+M.TIGHT_LIMITS = { "--max-url", "100", "--max-header", "1024", "--header-timeout", "3",
+    "--linger-idle", "0.5", "--linger-time", "2" }
+
+-- Sends `raw` on a fresh connection and checks a refusal: an HTTP/1.1 response with `status`
+-- that says Connection: close (and not keep-alive), nothing after it (a request pipelined
+-- behind the bad one is never answered), then a FIN (not a reset: the server drains what the
+-- client sent, RFC 9112 9.6). opts.timeout: for the response (default 3 s);
+-- opts.keep_alive_token_ok: skip the check that Connection has no keep-alive token.
+function Server:refused(raw, status, opts)
+    opts = opts or {}
+    local c = self:connect()
+    assert(c:send(raw))
+    local res, extra, kind = c:read_final(opts.timeout or 3)
+    assert.are.equal("HTTP/1.1", res.version, res.status_line)
+    assert.are.equal(status, res.status, "for " .. M.q(raw) .. " got " .. M.q(res.raw))
+    assert.is_true(res:has_token("Connection", "close"), "no Connection: close in "
+        .. M.q(res.raw_head))
+    if not opts.keep_alive_token_ok then
+        assert.is_false(res:has_token("Connection", "keep-alive"), res.raw_head)
+    end
+    assert.are.equal("", extra, "bytes after the " .. status .. " response")
+    assert.are.equal("fin", kind, "the connection did not end with a FIN")
+    c:close()
+    return res
+end
+
+-- A keep-alive connection that has had one response to GET `target` (so it is idle, not new);
+-- returns it and that response (read within `timeout` seconds, default 5).
+function Server:idle_conn(target, timeout)
+    local c = self:connect()
+    assert(c:send(M.get(target)))
+    local res = assert(c:read_response({ timeout = timeout }))
+    assert.is_false(res:has_token("Connection", "close"), res.raw_head)
+    return c, res
+end
+
+-- Waits (bounded) for the exit and asserts status 0 and no sanitizer report; returns the
+-- seconds waited.
+function Server:assert_clean_exit(timeout)
+    local t0 = M.now()
+    local st = self:wait_exit(timeout)
+    local log = self:log()
+    assert.is_truthy(st, "still running " .. timeout .. " s later\n" .. log)
+    assert.are.equal(0, st, "exit status " .. tostring(st) .. "\n" .. log)
+    assert.is_falsy(log:find("Sanitizer", 1, true) or log:find("runtime error:", 1, true), log)
+    return M.now() - t0
+end
+
+-- GET /ping answers "pong" (spec/apps/lifecycle.lua).
+function Server:assert_still_serving()
+    local status, body = self:get_body("/ping", 3)
+    assert.are.equal(200, status, "GET /ping: " .. tostring(body))
+    assert.are.equal("pong", body)
+end
+
+-- What spec/apps/lifecycle.lua recorded: its /state as a table, its /events as a string.
+function Server:state()
+    local status, body = self:get_body("/state", 3)
+    assert.are.equal(200, status, "GET /state: " .. tostring(body))
+    return M.parse_kv(body)
+end
+
+function Server:events()
+    local status, body = self:get_body("/events", 3)
+    assert.are.equal(200, status, "GET /events: " .. tostring(body))
+    return body
+end
+
+-- Polls /state until `key` is set, for at most `timeout` seconds (default 3); returns the
+-- state then, or the last state seen.
+function Server:wait_state(key, timeout)
+    local st
+    M.wait_for(function()
+        st = self:state()
+        return st[key] ~= nil
+    end, timeout or 3, 0.02)
+    return st
+end
+
+-- Like wait_state (default 2 s), but raises, listing the state, when `key` is still not set.
+function Server:state_when(key, timeout)
+    local st = self:wait_state(key, timeout or 2)
+    if st[key] == nil then
+        local lines = {}
+        for k, v in pairs(st) do
+            lines[#lines + 1] = k .. "=" .. v
+        end
+        table.sort(lines)
+        error("state has no " .. key .. " after " .. (timeout or 2) .. " s:\n"
+            .. table.concat(lines, "\n"), 2)
+    end
+    return st
+end
 
 return M

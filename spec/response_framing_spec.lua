@@ -1,10 +1,13 @@
--- Message framing (RFC 9112 sections 6 and 7): the server chooses Content-Length, chunked or
--- close-delimited; responses to HEAD and 1xx/204/304 responses carry no body; chunked request
--- bodies are decoded.
+-- Response framing (RFC 9112 section 6; docs/ARCHITECTURE.md, the connection contract, point
+-- 7): the server chooses Content-Length, chunked or close-delimited, honours a Content-Length
+-- the handler set (and ends the connection when the body falls short of it), and sends no body
+-- for HEAD, 204 and 304.
 
 local S = require("spec.support.server")
 
 local LIFECYCLE = S.app("lifecycle.lua")
+
+local q = S.q
 
 -- Checks the wire form of a chunked body: each size line is bare hex matching its data, and
 -- the body ends with the last chunk and an empty trailer section.
@@ -30,7 +33,7 @@ local function assert_chunk_framing(res)
     assert.are.equal(res.body, table.concat(out))
 end
 
-describe("framing", function()
+describe("response framing", function()
     local srv
 
     lazy_setup(function()
@@ -212,101 +215,36 @@ describe("framing", function()
             c:close()
         end)
     end)
+end)
 
-    describe("Expect: 100-continue", function()
-        it("sends 100 Continue before reading the body, then the final response", function()
-            local c = srv:connect()
-            assert(c:send("POST /body HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 11\r\n"
-                .. "Expect: 100-continue\r\n\r\n"))
-            local interim = assert(c:read_response({ timeout = 2 }))
-            assert.are.equal(100, interim.status, "no immediate 100 Continue")
-            assert.are.equal("", interim.body)
-            assert(c:send("hello there"))
-            local res = assert(c:read_response())
-            assert.are.equal(200, res.status)
-            assert.are.equal("hello there", res.body)
-            c:close()
-        end)
+describe("a Content-Length the body does not reach", function()
+    local srv
 
-        it("answers a final status without 100 when the handler does not read the body",
-            function()
-                local c = srv:connect()
-                assert(c:send("POST /reject HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                    .. "Content-Length: 100000\r\nExpect: 100-continue\r\n\r\n"))
-                local res = assert(c:read_response({ timeout = 2 }))
-                assert.are.equal(413, res.status)
-                assert.are.equal("rejected", res.body)
-                c:close()
-            end)
-
-        it("ignores Expect: 100-continue in an HTTP/1.0 request", function()
-            local c = srv:connect()
-            assert(c:send("POST /body HTTP/1.0\r\nContent-Length: 4\r\n"
-                .. "Expect: 100-continue\r\n\r\nbody"))
-            local res = assert(c:read_response())
-            assert.are.equal(200, res.status, res.status_line)
-            assert.are.equal("body", res.body)
-            c:close()
-        end)
+    lazy_setup(function()
+        srv = S.start({ app = LIFECYCLE, args = { "--keepalive-timeout", "1" } })
     end)
 
-    describe("chunked request bodies", function()
-        it("decodes a chunked body for req:body()", function()
-            local res = assert(srv:fetch("POST /body HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                .. "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"))
-            assert.are.equal(200, res.status)
-            assert.are.equal("hello world", res.body)
-        end)
-
-        it("accepts upper-case hex sizes, chunk extensions and trailers", function()
-            local res = assert(srv:fetch("POST /body HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                .. "Transfer-Encoding: chunked\r\n\r\n"
-                .. "A;name=value\r\n0123456789\r\n1a\r\nabcdefghijklmnopqrstuvwxyz\r\n"
-                .. "0\r\nX-Trailer: t\r\n\r\n"))
-            assert.are.equal(200, res.status)
-            assert.are.equal("0123456789abcdefghijklmnopqrstuvwxyz", res.body)
-        end)
-
-        it("decodes a chunked body that arrives in small pieces over time", function()
-            local c = srv:connect()
-            local raw = "POST /read-loop HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                .. "Transfer-Encoding: chunked\r\n\r\n"
-            assert(c:send(raw))
-            S.sleep(0.05)
-            local body = S.chunked({ "first ", "second ", "third" })
-            assert(c:send_slowly(body, 7, 0.02))
-            local res = assert(c:read_response())
-            assert.are.equal(200, res.status)
-            assert.are.equal("first second third", res.body)
-            assert.are.equal("true", res:header("X-Complete"))
-            c:close()
-        end)
-
-        it("accepts the chunked coding name in any case", function()
-            local res = assert(srv:fetch("POST /body HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                .. "Transfer-Encoding: Chunked\r\n\r\n" .. S.chunked({ "any", "case" })))
-            assert.are.equal(200, res.status)
-            assert.are.equal("anycase", res.body)
-        end)
-
-        it("decodes an empty chunked body", function()
-            local res = assert(srv:fetch("POST /body HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                .. "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"))
-            assert.are.equal(200, res.status)
-            assert.are.equal("", res.body)
-        end)
-
-        it("decodes a 300 KiB chunked body", function()
-            local pieces = {}
-            for i = 1, 30 do
-                pieces[i] = string.rep(string.char(96 + (i % 26) + 1), 10240)
-            end
-            local c = srv:connect()
-            assert(c:send("POST /body HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                .. "Transfer-Encoding: chunked\r\n\r\n" .. S.chunked(pieces)))
-            local res = assert(c:read_response({ timeout = 10 }))
-            assert.are.equal(table.concat(pieces), res.body)
-            c:close()
-        end)
+    lazy_teardown(function()
+        if srv then
+            srv:stop_ok()
+        end
     end)
+
+    it("says Connection: close when finish() leaves a set Content-Length short, sends the 3 bytes, then ends",
+        function()
+            local c = srv:connect()
+            assert(c:send(S.get("/short")))
+            local head, err, partial = c:read_until("\r\n\r\n", 3)
+            assert.is_truthy(head, "no head: " .. tostring(err) .. " " .. q(partial))
+            local lhead = head:lower()
+            assert.is_truthy(lhead:find("\r\ncontent-length: 10\r\n", 1, true), q(head))
+            assert.is_truthy(lhead:find("\r\nconnection: close\r\n", 1, true), q(head))
+            assert.is_falsy(lhead:find("keep-alive", 1, true), q(head))
+            local body, kind = c:read_until_close(2)
+            c:close()
+            assert.are.equal("abc", body)
+            assert.are_not.equal("timeout", kind, "the connection did not end")
+            assert.are.equal("fin", kind) -- the contract's end after a last response byte
+            srv:assert_still_serving()
+        end)
 end)

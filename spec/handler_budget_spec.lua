@@ -1,7 +1,8 @@
--- The handler CPU budget per resume (DESIGN.md defaults table, "handler CPU budget per resume:
--- 2 s -> 500 or close"; option --handler-budget SECONDS). A handler that runs longer than the
--- budget without yielding is stopped: 500 if its head has not gone out, else the connection is
--- closed (DESIGN.md lifecycle point 8); the server goes on serving everyone else.
+-- The handler CPU budget per resume (docs/ARCHITECTURE.md, the defaults table, "handler CPU
+-- budget per resume: 2 s -> 500 or close"; option --handler-budget SECONDS). A handler that runs
+-- longer than the budget without yielding is stopped: 500 if its head has not gone out, else the
+-- connection is closed, as for a handler error (README, the Lua API; handler_errors_spec.lua);
+-- the server goes on serving everyone else.
 
 local S = require("spec.support.server")
 
@@ -72,9 +73,10 @@ describe("--handler-budget", function()
 
     it("closes the connection with a FIN, after what was written, when the handler loops after writing",
         function()
-            -- DESIGN.md point 8: an error after the head "closes" the connection, and closing
-            -- is point 2's FIN after all queued data (what /error-after-head gets in
-            -- lifecycle_spec); only destroy (point 4) discards queued output with a reset.
+            -- An error after the head "closes" the connection (README, the Lua API), and
+            -- closing is the FIN after all queued data of docs/ARCHITECTURE.md, the connection
+            -- contract, point 2 (what /error-after-head gets in handler_errors_spec); only
+            -- destroy (point 4) discards queued output with a reset.
             -- Since the handler never yielded, nothing may have reached the wire yet; then a
             -- complete 500 with Connection: close is right too ("500 if the head was not sent
             -- yet"). A reset with nothing at all is neither.

@@ -1,6 +1,6 @@
--- Test app for spec/hostile_spec.lua: apps/echo (loaded from the repository), plus one route
--- whose handler waits before it reads the request body, so that a spec can see *when* the
--- server sends `100 Continue` (only once the handler first reads the body).
+-- apps/echo (loaded from the repository), plus one route whose handler waits before it reads
+-- the request body, so that a spec can see *when* the server sends `100 Continue` (only once the
+-- handler first reads the body). The server of the specs of refused and odd requests.
 
 local lunaserve = require("lunaserve")
 
