@@ -1,4 +1,4 @@
--- apps/echo: the contract of DESIGN.md, used by the tests and the benchmarks.
+-- apps/echo: the contract of docs/ARCHITECTURE.md ("The echo app"), used by the tests and the benchmarks.
 local cjson = require("cjson")
 local lunaserve = require("lunaserve")
 
