@@ -43,6 +43,15 @@ static const ls_proto proto = {on_data, on_eof, on_sent, on_deferred, on_closed}
 
 static void release(void *ctx) { (void)ctx, seen.released++; }
 
+/* A second protocol the transport is handed to (as an upgrade would). */
+static char upgraded[16];
+static void on_data_upgraded(ls_transport *t, const char *data, size_t len, int from_in) {
+    snprintf(upgraded, sizeof upgraded, "%s:%.*s", (const char *)t->ctx, (int)len, data);
+    ls_transport_keep(t, data, 0, from_in);
+}
+static const ls_proto proto_upgraded = {on_data_upgraded, on_eof, on_sent, on_deferred,
+                                        on_closed};
+
 /* The peer: reads everything into a buffer until EOF. */
 static struct {
     uv_pipe_t pipe;
@@ -103,6 +112,16 @@ int main(void) {
     for (int i = 0; i < 100 && seen.datas < 2; i++)
         uv_run(&loop, UV_RUN_NOWAIT);
     CHECK_EQ_STR("1:ng!", seen.got_in);
+    ls_transport_keep(t, NULL, 0, 1);
+
+    /* handed to another protocol: the next input is its own, with its context */
+    ls_transport_set_proto(t, &proto_upgraded, "ws");
+    CHECK_EQ_INT(2, (int)write(sv[1], "up", 2));
+    for (int i = 0; i < 100 && !upgraded[0]; i++)
+        uv_run(&loop, UV_RUN_NOWAIT);
+    CHECK_EQ_STR("ws:up", upgraded);
+    CHECK_EQ_INT(2, seen.datas); /* the first protocol saw nothing of it */
+    ls_transport_set_proto(t, &proto, NULL);
 
     /* output: memory, a file range, memory */
     char path[] = "/tmp/ls_test_transport_XXXXXX";
