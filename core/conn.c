@@ -1501,6 +1501,8 @@ int ls_conn_finish(ls_conn *c, const char *data, size_t len, ls_release_fn rel, 
     return 1;
 }
 
+void ls_conn_disown(ls_conn *c) { c->ud = NULL; }
+
 void ls_conn_destroy(ls_conn *c) {
     if (c->state == ST_CLOSING)
         return;
