@@ -64,18 +64,43 @@ struct ls_vm {
     int nspare;
 };
 
-/* vm.c */
-ls_vm *ls_vm_new(uv_loop_t *loop, ls_server *server);
-/* One less request or sleep uses vm; a retired vm with none left is handed to the host. */
-void ls_vm_unref(ls_vm *vm);
-void ls_vm_free(ls_vm *vm);
+/* budget.c: the CPU and memory a handler may spend */
+/* The Lua allocator: counts vm->mem and refuses to grow past the limit in handler code. */
+void *ls_budget_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
+/* Sets the instruction-count hook that checks the deadline on L (new threads inherit it). */
+void ls_budget_arm(lua_State *L);
+/* Starts timing handler or listener code; ls_budget_end gets what this returns. */
+uint64_t ls_budget_start(ls_vm *vm);
+void ls_budget_end(uint64_t saved);
+
+/* app.c */
 /* Loads APP (a file, or a directory with init.lua). Returns NULL, or an error message
  * ("file:line: message") that stays valid until the next call. */
 const char *ls_vm_load(ls_vm *vm, const char *path);
 /* Applies the settings named in the app's table (app values; unknown keys are ignored).
  * Returns NULL or a message. */
 const char *ls_vm_app_settings(ls_vm *vm, ls_settings *settings);
+
+/* events.c */
+/* req:on and res:on: appends the function at index 3 to the listeners of "<side>:<event>"
+ * (event at index 2); leaves only index 1 on the stack. */
+int ls_on(lua_State *L, ls_lreq *r, int res_idx, const char *side, const char *const events[]);
+/* Calls the listeners of an event (`key` like "res:finish") with nargs arguments that are on
+ * top of L's stack (popped). */
+void ls_emit(ls_lreq *r, const char *key, int nargs);
+
+/* vm.c */
+ls_vm *ls_vm_new(uv_loop_t *loop, ls_server *server);
+/* One less request or sleep uses vm; a retired vm with none left is handed to the host. */
+void ls_vm_unref(ls_vm *vm);
+void ls_vm_free(ls_vm *vm);
 extern const ls_app_iface ls_vm_iface;
+/* The message handler for lua_pcall: the message with a traceback. */
+int ls_traceback(lua_State *L);
+/* Logs an error in request r's code with its request line. */
+void ls_vm_log_error(ls_lreq *r, const char *what, const char *msg);
+/* A handler or listener failed: 500, or the connection closes if the head is out. */
+void ls_vm_handler_failed(ls_lreq *r);
 /* Resumes a coroutine suspended by lunaserve (nargs values on its stack), handling its end
  * or its error. */
 void ls_vm_resume(ls_vm *vm, lua_State *co, int nargs);
@@ -83,9 +108,6 @@ void ls_vm_resume(ls_vm *vm, lua_State *co, int nargs);
 void ls_vm_wake(ls_lreq *r, int wait, void (*push)(lua_State *co, ls_lreq *r));
 /* Marks the calling coroutine as waiting for `wait` and yields it (the caller returns this). */
 int ls_vm_wait(lua_State *L, ls_lreq *r, int wait);
-/* Calls the listeners of an event (`key` like "res:finish") with nargs arguments that are on
- * top of L's stack (popped). */
-void ls_vm_emit(ls_lreq *r, const char *key, int nargs);
 /* Drops the request's hold on itself once the core and the handler are both done. */
 void ls_vm_release(ls_lreq *r);
 
@@ -101,7 +123,6 @@ void ls_req_snapshot(lua_State *L, ls_lreq *r, int res_index);
 /* Wakes a coroutine blocked in req:read()/req:body() or feeds 'data' listeners. */
 void ls_req_on_body(ls_lreq *r);
 void ls_req_push_new(lua_State *L, ls_lreq *r, int res_idx, int req_mt);
-int ls_on(lua_State *L, ls_lreq *r, int res_idx, const char *side, const char *const events[]);
 
 /* host.c: the app's current Lua state, reloads, and the states still finishing old work */
 typedef struct ls_host ls_host;

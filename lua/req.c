@@ -241,11 +241,11 @@ void ls_req_on_body(ls_lreq *r) {
     while (r->conn && (n = ls_conn_body(r->conn, &p)) > 0) {
         lua_pushlstring(L, p, n);
         ls_conn_body_take(r->conn, n);
-        ls_vm_emit(r, "req:data", 1);
+        ls_emit(r, "req:data", 1);
     }
     if (r->conn && ls_conn_body_complete(r->conn) && !r->end_emitted) {
         r->end_emitted = 1;
-        ls_vm_emit(r, "req:end", 0);
+        ls_emit(r, "req:end", 0);
     }
 }
 
@@ -306,33 +306,6 @@ static int req_body(lua_State *L) {
     }
     ls_conn_body_wanted(r->conn);
     return ls_vm_wait(L, r, WAIT_BODY);
-}
-
-/* Shared by req:on and res:on: appends the function at index 3 to the listeners of
- * "<side>:<event>" (event at index 2); leaves only index 1 on the stack. */
-int ls_on(lua_State *L, ls_lreq *r, int res_idx, const char *side, const char *const events[]) {
-    int e = luaL_checkoption(L, 2, NULL, events);
-    luaL_checktype(L, 3, LUA_TFUNCTION);
-    if (lua_getiuservalue(L, res_idx, SLOT_LISTENERS) != LUA_TTABLE) {
-        lua_pop(L, 1);
-        lua_newtable(L);
-        lua_pushvalue(L, -1);
-        lua_setiuservalue(L, res_idx, SLOT_LISTENERS);
-    }
-    lua_pushfstring(L, "%s:%s", side, events[e]);
-    if (lua_rawget(L, -2) != LUA_TTABLE) {
-        lua_pop(L, 1);
-        lua_newtable(L);
-        lua_pushfstring(L, "%s:%s", side, events[e]);
-        lua_pushvalue(L, -2);
-        lua_rawset(L, -4);
-    }
-    lua_pushvalue(L, 3);
-    lua_rawseti(L, -2, luaL_len(L, -2) + 1);
-    lua_pop(L, 2);
-    r->has_listeners = 1;
-    lua_settop(L, 1);
-    return 1;
 }
 
 static int req_on(lua_State *L) {

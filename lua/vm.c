@@ -1,5 +1,5 @@
-/* The Lua state, the app, and the coroutine driver: each request's handler runs in its own
- * coroutine, resumed from C when what it waits for arrives. */
+/* The Lua state and the coroutine driver: each request's handler runs in its own coroutine,
+ * resumed from C when what it waits for arrives. */
 #include "binding.h"
 
 #include "log.h"
@@ -7,63 +7,8 @@
 #include <lualib.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 static ls_lreq *lreq_of(lua_State *co) { return *(ls_lreq **)lua_getextraspace(co); }
-
-/* The handler CPU budget: a count hook on every thread checks a deadline set before each
- * resume of a handler or call of a listener. One Lua state per process, so it is static. */
-#define BUDGET_HOOK_COUNT 10000
-static uint64_t budget_deadline; /* uv_hrtime() value, 0 when no Lua call is timed */
-static uint64_t budget_ms;
-static int handler_depth; /* >0 while handler or listener code runs */
-
-static void budget_hook(lua_State *L, lua_Debug *ar) {
-    (void)ar;
-    if (budget_deadline && uv_hrtime() > budget_deadline) {
-        /* From now on every instruction fails, so a pcall that catches this error cannot
-         * keep the loop going: the next instruction after it fails again. */
-        lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
-        luaL_error(L, "handler ran for over %d ms without yielding: stopped", (int)budget_ms);
-    }
-}
-
-/* Starts timing a Lua call; returns what to restore after it. */
-static uint64_t budget_start(ls_vm *vm) {
-    uint64_t saved = budget_deadline;
-    handler_depth++;
-    budget_ms = vm->server ? vm->server->settings.handler_budget_ms : 0;
-    vm->mem_limit = vm->server ? vm->server->settings.max_lua_memory : 0;
-    budget_deadline = budget_ms ? uv_hrtime() + budget_ms * 1000000u : 0;
-    return saved;
-}
-
-static void budget_end(uint64_t saved) {
-    budget_deadline = saved;
-    handler_depth--;
-}
-
-/* The Lua allocator: counts the state's memory and, while handler code runs, refuses to
- * grow it past the limit (the handler then gets a memory error, hence a 500). Outside
- * handler code (the binding's own glue) it never refuses, so C never meets an unprotected
- * memory error. */
-static void *vm_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
-    ls_vm *vm = ud;
-    if (!ptr)
-        osize = 0;
-    if (nsize == 0) {
-        free(ptr);
-        vm->mem -= osize;
-        return NULL;
-    }
-    if (nsize > osize && vm->mem_limit && handler_depth &&
-        vm->mem + (nsize - osize) > vm->mem_limit)
-        return NULL;
-    void *p = realloc(ptr, nsize);
-    if (p)
-        vm->mem = vm->mem - osize + nsize;
-    return p;
-}
 
 static int new_request(lua_State *L);
 
@@ -73,7 +18,7 @@ ls_vm *ls_vm_new(uv_loop_t *loop, ls_server *server) {
         return NULL;
     vm->loop = loop;
     vm->server = server;
-    vm->L = lua_newstate(vm_alloc, vm);
+    vm->L = lua_newstate(ls_budget_alloc, vm);
     if (!vm->L) {
         free(vm);
         return NULL;
@@ -87,7 +32,7 @@ ls_vm *ls_vm_new(uv_loop_t *loop, ls_server *server) {
      * idle keep-alive connection, at no gain in speed.) An app may choose otherwise with
      * collectgarbage(). */
     lua_gc(L, LUA_GCINC, 130, 200, 0);
-    lua_sethook(L, budget_hook, LUA_MASKCOUNT, BUDGET_HOOK_COUNT); /* threads inherit it */
+    ls_budget_arm(L); /* threads inherit it */
     ls_req_open(L);
     ls_res_open(L);
     luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
@@ -116,21 +61,7 @@ void ls_vm_unref(ls_vm *vm) {
         ls_host_collect_soon(vm->host);
 }
 
-static int is_dir(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* package.path gets the app's folder first, so an app can require its own modules. */
-static void add_app_path(lua_State *L, const char *dir) {
-    lua_getglobal(L, "package");
-    lua_getfield(L, -1, "path");
-    lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;%s", dir, dir, lua_tostring(L, -1));
-    lua_setfield(L, -3, "path");
-    lua_pop(L, 2);
-}
-
-static int traceback(lua_State *L) {
+int ls_traceback(lua_State *L) {
     const char *msg = lua_tostring(L, 1);
     if (!msg)
         msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
@@ -138,87 +69,9 @@ static int traceback(lua_State *L) {
     return 1;
 }
 
-const char *ls_vm_load(ls_vm *vm, const char *path) {
-    static char err[8192];
-    lua_State *L = vm->L;
-    char file[4096], dir[4096];
-    if (is_dir(path)) {
-        snprintf(file, sizeof file, "%s/init.lua", path);
-        snprintf(dir, sizeof dir, "%s", path);
-    } else {
-        snprintf(file, sizeof file, "%s", path);
-        const char *slash = strrchr(path, '/');
-        if (slash)
-            snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-        else
-            snprintf(dir, sizeof dir, ".");
-    }
-    snprintf(vm->app_path, sizeof vm->app_path, "%s", file);
-    add_app_path(L, dir);
-    lua_pushcfunction(L, traceback);
-    if (luaL_loadfile(L, file) != LUA_OK) {
-        snprintf(err, sizeof err, "%s", lua_tostring(L, -1));
-        lua_pop(L, 2);
-        return err;
-    }
-    if (lua_pcall(L, 0, 1, -2) != LUA_OK) {
-        snprintf(err, sizeof err, "%s", lua_tostring(L, -1));
-        lua_pop(L, 2);
-        return err;
-    }
-    int ok = 0;
-    if (lua_isfunction(L, -1)) {
-        lua_pushvalue(L, -1);
-        ok = 1;
-    } else if (lua_istable(L, -1)) {
-        lua_getfield(L, -1, "handle");
-        ok = lua_isfunction(L, -1);
-        if (!ok)
-            lua_pop(L, 1);
-    }
-    if (!ok) {
-        snprintf(err, sizeof err,
-                 "%s:1: the app must return a handler function or a table with a 'handle' "
-                 "function (it returned a %s value)",
-                 file, luaL_typename(L, -1));
-        lua_pop(L, 2);
-        return err;
-    }
-    vm->handler_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    vm->app_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    lua_pop(L, 1); /* traceback */
-    return NULL;
-}
-
-const char *ls_vm_app_settings(ls_vm *vm, ls_settings *settings) {
-    static char err[8192];
-    lua_State *L = vm->L;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, vm->app_ref);
-    if (!lua_istable(L, -1)) {
-        lua_pop(L, 1);
-        return NULL;
-    }
-    for (size_t i = 0; i < ls_setting_count; i++) {
-        const ls_setting_def *def = &ls_setting_defs[i];
-        lua_getfield(L, -1, def->name);
-        if (!lua_isnil(L, -1)) {
-            const char *text = lua_tostring(L, -1);
-            const char *msg = text ? ls_setting_set(settings, def, text) : "expected a value";
-            if (msg) {
-                snprintf(err, sizeof err, "%s: setting '%s': %s", vm->app_path, def->name, msg);
-                lua_pop(L, 2);
-                return err;
-            }
-        }
-        lua_pop(L, 1);
-    }
-    lua_pop(L, 1);
-    return NULL;
-}
-
 /* ------------------------------------------------------------------ the driver */
 
-static void log_error(ls_lreq *r, const char *what, const char *msg) {
+void ls_vm_log_error(ls_lreq *r, const char *what, const char *msg) {
     if (r && r->conn) {
         const ls_request *q = ls_conn_request(r->conn);
         ls_log(LS_LOG_ERROR, "%s for %s %.*s: %s", what, q->method ? q->method : "?",
@@ -230,7 +83,7 @@ static void log_error(ls_lreq *r, const char *what, const char *msg) {
 
 /* A handler raised an error: 500 if the head did not go out yet, else the connection is
  * closed. Either way the server goes on. */
-static void handler_failed(ls_lreq *r) {
+void ls_vm_handler_failed(ls_lreq *r) {
     if (r && r->conn)
         ls_conn_respond_error(r->conn, 500);
 }
@@ -238,10 +91,10 @@ static void handler_failed(ls_lreq *r) {
 void ls_vm_resume(ls_vm *vm, lua_State *co, int nargs) {
     ls_lreq *r = lreq_of(co);
     int nres;
-    lua_sethook(co, budget_hook, LUA_MASKCOUNT, BUDGET_HOOK_COUNT);
-    uint64_t saved = budget_start(vm);
+    ls_budget_arm(co);
+    uint64_t saved = ls_budget_start(vm);
     int st = lua_resume(co, vm->L, nargs, &nres);
-    budget_end(saved);
+    ls_budget_end(saved);
     if (st == LUA_YIELD) {
         lua_pop(co, nres);
         return;
@@ -249,9 +102,9 @@ void ls_vm_resume(ls_vm *vm, lua_State *co, int nargs) {
     if (st != LUA_OK) {
         const char *msg = lua_tostring(co, -1);
         luaL_traceback(vm->L, co, msg ? msg : "(error object is not a string)", 0);
-        log_error(r, "handler error", lua_tostring(vm->L, -1));
+        ls_vm_log_error(r, "handler error", lua_tostring(vm->L, -1));
         lua_pop(vm->L, 1);
-        handler_failed(r);
+        ls_vm_handler_failed(r);
     }
     lua_settop(co, 0);
     if (r && r->co == co) {
@@ -274,45 +127,6 @@ void ls_vm_release(ls_lreq *r) {
     luaL_unref(r->vm->L, LUA_REGISTRYINDEX, r->self_ref);
     r->self_ref = LUA_NOREF;
     ls_vm_unref(r->vm);
-}
-
-void ls_vm_emit(ls_lreq *r, const char *key, int nargs) {
-    lua_State *L = r->vm->L;
-    if (!r->has_listeners || r->self_ref == LUA_NOREF) {
-        lua_pop(L, nargs);
-        return;
-    }
-    lua_rawgeti(L, LUA_REGISTRYINDEX, r->self_ref);
-    lua_getiuservalue(L, -1, SLOT_LISTENERS);
-    lua_remove(L, -2);
-    if (!lua_istable(L, -1)) { /* no listener at all */
-        lua_pop(L, 1 + nargs);
-        return;
-    }
-    if (lua_getfield(L, -1, key) != LUA_TTABLE) { /* none for this event */
-        lua_pop(L, 2 + nargs);
-        return;
-    }
-    /* stack: args..., listeners, list */
-    int list = lua_gettop(L), first = list - 1 - nargs;
-    lua_Integer n = luaL_len(L, list);
-    for (lua_Integer i = 1; i <= n; i++) {
-        lua_pushcfunction(L, traceback);
-        lua_rawgeti(L, list, i);
-        for (int a = 0; a < nargs; a++)
-            lua_pushvalue(L, first + a);
-        lua_sethook(L, budget_hook, LUA_MASKCOUNT, BUDGET_HOOK_COUNT);
-        uint64_t saved = budget_start(r->vm);
-        int st = lua_pcall(L, nargs, 0, -2 - nargs);
-        budget_end(saved);
-        if (st != LUA_OK) {
-            log_error(r, "error in a listener", lua_tostring(L, -1));
-            lua_pop(L, 1);
-            handler_failed(r);
-        }
-        lua_pop(L, 1); /* traceback */
-    }
-    lua_settop(L, first - 1);
 }
 
 /* Wakes the coroutine blocked on `wait` (if any) with the values push() leaves on its
@@ -407,7 +221,7 @@ static void vm_on_body(void *ud) { ls_req_on_body(ud); }
 static void vm_on_drain(void *ud) {
     ls_lreq *r = ud;
     ls_vm_wake(r, WAIT_DRAIN, push_true);
-    ls_vm_emit(r, "res:drain", 0);
+    ls_emit(r, "res:drain", 0);
 }
 
 /* The core let go of the request: after this, both handles are dead. */
@@ -431,9 +245,9 @@ static void vm_on_finish(void *ud) {
     r->finished = 1;
     r->busy = 1; /* keeps the userdata until the listeners have run */
     detach(r);
-    ls_vm_emit(r, "res:finish", 0);
-    ls_vm_emit(r, "req:close", 0);
-    ls_vm_emit(r, "res:close", 0);
+    ls_emit(r, "res:finish", 0);
+    ls_emit(r, "req:close", 0);
+    ls_emit(r, "res:close", 0);
     if (r->wait == WAIT_READ || r->wait == WAIT_BODY) /* the rest of the body is not read */
         ls_vm_wake(r, r->wait, push_nil_closed);
     ls_vm_wake(r, WAIT_DRAIN, push_true);
@@ -446,8 +260,8 @@ static void vm_on_abort(void *ud) {
     r->aborted = !r->finished;
     r->busy = 1;
     detach(r);
-    ls_vm_emit(r, "req:close", 0);
-    ls_vm_emit(r, "res:close", 0);
+    ls_emit(r, "req:close", 0);
+    ls_emit(r, "res:close", 0);
     if (r->wait == WAIT_READ || r->wait == WAIT_BODY)
         ls_vm_wake(r, r->wait, push_nil_aborted);
     ls_vm_wake(r, WAIT_DRAIN, push_closed);
