@@ -96,3 +96,11 @@ const char *ls_vm_app_settings(ls_vm *vm, ls_settings *settings) {
     lua_pop(L, 1);
     return NULL;
 }
+
+int ls_traceback(lua_State *L) {
+    const char *msg = lua_tostring(L, 1);
+    if (!msg)
+        msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    luaL_traceback(L, L, msg, 1);
+    return 1;
+}

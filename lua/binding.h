@@ -1,4 +1,4 @@
-/* The Lua face of lunaserve: what vm.c, req.c, res.c and sleep.c share.
+/* The Lua face of lunaserve: what the files of lua/ share.
  *
  * A request is one `lunaserve.res` userdata whose memory is the ls_lreq below; the
  * `lunaserve.req` userdata points at it and keeps it alive. The connection belongs to C:
@@ -8,7 +8,9 @@
 #define LS_BINDING_H
 
 #include "conn.h"
+#include "driver.h"
 #include "server.h"
+#include "waiter.h"
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -20,26 +22,22 @@
 /* uservalue slots of the res userdata */
 enum { SLOT_REQ = 1, SLOT_LISTENERS = 2, SLOT_CACHE = 3, SLOT_FROZEN = 4, SLOT_COUNT = 4 };
 
-/* What a suspended coroutine waits for. */
+/* What the request's waiter waits for. */
 enum { WAIT_NONE, WAIT_READ, WAIT_BODY, WAIT_DRAIN };
-
-typedef struct ls_vm ls_vm;
 
 typedef struct ls_lreq {
     ls_conn *conn; /* NULL once detached: the handles are dead */
     ls_vm *vm;
-    lua_State *co;  /* the handler's coroutine while it runs */
-    int co_ref;     /* keeps it alive */
-    int self_ref;   /* keeps this userdata alive while the core holds the request */
-    int wait;
-    lua_State *waiter; /* the coroutine that waits (the handler's or one it made) */
-    int waiter_ref;
-    char *acc;         /* req:body() accumulates here */
+    ls_root root;     /* the handler's coroutine (root.co while it lives) */
+    int co_ref;       /* keeps it alive */
+    int self_ref;     /* keeps this userdata alive while the core holds the request */
+    ls_waiter waiter; /* one coroutine at a time waits on the body or a drain */
+    int wait;         /* what it waits for, while ls_waiting(&waiter) */
+    char *acc;        /* req:body() accumulates here */
     size_t acc_len, acc_cap;
     int status; /* the status last known, readable after detach */
     unsigned finished : 1;
     unsigned aborted : 1;
-    unsigned complete : 1;
     unsigned end_emitted : 1;
     unsigned has_listeners : 1;
     unsigned busy : 1; /* the core is calling into this request: keep it */
@@ -62,7 +60,20 @@ struct ls_vm {
     int new_request_ref;     /* the closure that makes a request's coroutine and objects */
     int spare[64];           /* registry refs of finished handler coroutines, for reuse */
     int nspare;
+    int core_calls;          /* core callbacks into this state in progress */
+    ls_chain chain;          /* the coroutines running now (driver.c) */
 };
+
+/* coroutines.c: coroutine.resume, wrap, yield, isyieldable and close as handlers see them */
+void ls_coroutines_open(lua_State *L);
+
+/* vm.c: the Lua state */
+ls_vm *ls_vm_new(uv_loop_t *loop, ls_server *server);
+/* One less request or sleep uses vm; a retired vm with none left is handed to the host. */
+void ls_vm_unref(ls_vm *vm);
+void ls_vm_free(ls_vm *vm);
+/* The vm that owns a Lua state (any of its threads). */
+ls_vm *ls_vm_of(lua_State *L);
 
 /* budget.c: the CPU and memory a handler may spend */
 /* The Lua allocator: counts vm->mem and refuses to grow past the limit in handler code. */
@@ -80,6 +91,8 @@ const char *ls_vm_load(ls_vm *vm, const char *path);
 /* Applies the settings named in the app's table (app values; unknown keys are ignored).
  * Returns NULL or a message. */
 const char *ls_vm_app_settings(ls_vm *vm, ls_settings *settings);
+/* The message handler for lua_pcall: the message with a traceback. */
+int ls_traceback(lua_State *L);
 
 /* events.c */
 /* req:on and res:on: appends the function at index 3 to the listeners of "<side>:<event>"
@@ -89,27 +102,18 @@ int ls_on(lua_State *L, ls_lreq *r, int res_idx, const char *side, const char *c
  * top of L's stack (popped). */
 void ls_emit(ls_lreq *r, const char *key, int nargs);
 
-/* vm.c */
-ls_vm *ls_vm_new(uv_loop_t *loop, ls_server *server);
-/* One less request or sleep uses vm; a retired vm with none left is handed to the host. */
-void ls_vm_unref(ls_vm *vm);
-void ls_vm_free(ls_vm *vm);
+/* lifecycle.c: a request's life in the state */
 extern const ls_app_iface ls_vm_iface;
-/* The message handler for lua_pcall: the message with a traceback. */
-int ls_traceback(lua_State *L);
+/* Makes the closure that creates a request's coroutine and objects (vm->new_request_ref). */
+void ls_lifecycle_open(lua_State *L, ls_vm *vm);
 /* Logs an error in request r's code with its request line. */
-void ls_vm_log_error(ls_lreq *r, const char *what, const char *msg);
+void ls_lreq_log(ls_lreq *r, const char *what, const char *msg);
 /* A handler or listener failed: 500, or the connection closes if the head is out. */
-void ls_vm_handler_failed(ls_lreq *r);
-/* Resumes a coroutine suspended by lunaserve (nargs values on its stack), handling its end
- * or its error. */
-void ls_vm_resume(ls_vm *vm, lua_State *co, int nargs);
-/* Resumes the coroutine blocked on `wait`, if any, with what push() leaves on its stack. */
-void ls_vm_wake(ls_lreq *r, int wait, void (*push)(lua_State *co, ls_lreq *r));
-/* Marks the calling coroutine as waiting for `wait` and yields it (the caller returns this). */
-int ls_vm_wait(lua_State *L, ls_lreq *r, int wait);
+void ls_lreq_fail(ls_lreq *r);
+/* Resumes the coroutine waiting on r if it waits for `wait`, with what push() pushes. */
+void ls_lreq_wake(ls_lreq *r, int wait, ls_push_fn push);
 /* Drops the request's hold on itself once the core and the handler are both done. */
-void ls_vm_release(ls_lreq *r);
+void ls_lreq_release(ls_lreq *r);
 
 /* req.c / res.c */
 void ls_req_open(lua_State *L);

@@ -58,9 +58,9 @@ void ls_emit(ls_lreq *r, const char *key, int nargs) {
         int st = lua_pcall(L, nargs, 0, -2 - nargs);
         ls_budget_end(saved);
         if (st != LUA_OK) {
-            ls_vm_log_error(r, "error in a listener", lua_tostring(L, -1));
+            ls_lreq_log(r, "error in a listener", lua_tostring(L, -1));
             lua_pop(L, 1);
-            ls_vm_handler_failed(r);
+            ls_lreq_fail(r);
         }
         lua_pop(L, 1); /* traceback */
     }

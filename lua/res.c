@@ -27,7 +27,7 @@ ls_lreq *ls_res_new(lua_State *L, ls_vm *vm, ls_conn *conn, int res_mt, int req_
     memset(r, 0, sizeof *r);
     r->conn = conn;
     r->vm = vm;
-    r->co_ref = r->self_ref = r->waiter_ref = LUA_NOREF;
+    r->co_ref = r->self_ref = LUA_NOREF;
     r->status = 200;
     lua_pushvalue(L, res_mt);
     lua_setmetatable(L, -2);
@@ -268,13 +268,14 @@ static int res_drain(lua_State *L) {
         lua_pushliteral(L, "closed");
         return 2;
     }
-    if (r->wait != WAIT_NONE)
+    if (ls_waiting(&r->waiter))
         return luaL_error(L, "another coroutine already waits on this request");
     if (ls_conn_drain_wait(r->conn)) {
         lua_pushboolean(L, 1);
         return 1;
     }
-    return ls_vm_wait(L, r, WAIT_DRAIN);
+    r->wait = WAIT_DRAIN;
+    return ls_wait(L, &r->waiter, "res:drain()");
 }
 
 static int res_on(lua_State *L) {
