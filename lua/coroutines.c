@@ -123,7 +123,7 @@ static int refuse_waiting(lua_State *L, lua_State *co, const char *what) {
 }
 
 /* coroutine.resume(co, ...) */
-static int co_resume(lua_State *L) {
+static int lib_resume(lua_State *L) {
     lua_State *co = check_co(L, 1);
     if (ls_is_waiting(co))
         return refuse_waiting(L, co, "resume");
@@ -144,7 +144,7 @@ static int wrapped(lua_State *L) {
 }
 
 /* coroutine.wrap(f) */
-static int co_wrap(lua_State *L) {
+static int lib_wrap(lua_State *L) {
     luaL_checktype(L, 1, LUA_TFUNCTION);
     lua_State *co = lua_newthread(L);
     lua_pushvalue(L, 1);
@@ -154,14 +154,14 @@ static int co_wrap(lua_State *L) {
 }
 
 /* coroutine.yield(...): the handler's coroutine is the top level. */
-static int co_yield(lua_State *L) {
+static int lib_yield(lua_State *L) {
     if (ls_root_of(L))
         return luaL_error(L, "attempt to yield from outside a coroutine");
     return lua_yield(L, lua_gettop(L));
 }
 
 /* coroutine.isyieldable([co]) */
-static int co_isyieldable(lua_State *L) {
+static int lib_isyieldable(lua_State *L) {
     lua_State *co = lua_isnone(L, 1) ? L : check_co(L, 1);
     lua_pushboolean(L, !ls_root_of(co) && lua_isyieldable(co));
     return 1;
@@ -186,7 +186,7 @@ static const char *status_of(lua_State *L, lua_State *co) {
 }
 
 /* coroutine.close(co) */
-static int co_close(lua_State *L) {
+static int lib_close(lua_State *L) {
     lua_State *co = check_co(L, 1);
     const char *status = status_of(L, co);
     if (status[0] == 'r' || status[0] == 'n')
@@ -203,12 +203,9 @@ static int co_close(lua_State *L) {
 }
 
 void ls_coroutines_open(lua_State *L) {
-    static const luaL_Reg funcs[] = {{"resume", co_resume},
-                                     {"wrap", co_wrap},
-                                     {"yield", co_yield},
-                                     {"isyieldable", co_isyieldable},
-                                     {"close", co_close},
-                                     {NULL, NULL}};
+    static const luaL_Reg funcs[] = {{"resume", lib_resume}, {"wrap", lib_wrap},
+                                     {"yield", lib_yield},   {"isyieldable", lib_isyieldable},
+                                     {"close", lib_close},   {NULL, NULL}};
     lua_getglobal(L, LUA_COLIBNAME);
     luaL_setfuncs(L, funcs, 0);
     lua_pop(L, 1);

@@ -45,8 +45,9 @@ ls_root *ls_chain_root(lua_State *L, const char *call) {
     for (;; i--) {
         lua_State *co = c->link[i].co;
         if (!lua_isyieldable(co))
-            luaL_error(L, "%s cannot wait here: a C function that cannot yield is in the way "
-                          "(a metamethod, or a callback such as table.sort's)",
+            luaL_error(L,
+                       "%s cannot wait here: a C function that cannot yield is in the way "
+                       "(a metamethod, or a callback such as table.sort's)",
                        call);
         if (!c->link[i].parent)
             return ls_root_of(co);
