@@ -36,11 +36,16 @@ typedef struct ls_lreq {
     char *acc;        /* req:body() accumulates here */
     size_t acc_len, acc_cap;
     int status; /* the status last known, readable after detach */
+    int busy;   /* core callbacks on this request in progress: keep it */
     unsigned finished : 1;
     unsigned aborted : 1;
     unsigned end_emitted : 1;
     unsigned has_listeners : 1;
-    unsigned busy : 1; /* the core is calling into this request: keep it */
+    unsigned body_listeners : 1;  /* req 'data' or 'end' */
+    unsigned drain_listeners : 1; /* res 'drain' */
+    unsigned drain_pending : 1;   /* a write was refused: on_drain follows */
+    unsigned counted : 1;         /* counts in vm->refs */
+    unsigned gc_asked : 1;        /* went unheld once: a collection was asked for */
 } ls_lreq;
 
 struct ls_vm {
@@ -61,6 +66,7 @@ struct ls_vm {
     int spare[64];           /* registry refs of finished handler coroutines, for reuse */
     int nspare;
     int core_calls;          /* core callbacks into this state in progress */
+    int unheld_ref;          /* weak-valued table: res userdata by ls_lreq (lifecycle.c) */
     ls_chain chain;          /* the coroutines running now (driver.c) */
 };
 
@@ -71,6 +77,9 @@ void ls_coroutines_open(lua_State *L);
 ls_vm *ls_vm_new(uv_loop_t *loop, ls_server *server);
 /* One less request or sleep uses vm; a retired vm with none left is handed to the host. */
 void ls_vm_unref(ls_vm *vm);
+/* Asks for a full collection soon (rate-limited by the host): a response may have become
+ * unreachable unfinished. */
+void ls_vm_collect_soon(ls_vm *vm);
 void ls_vm_free(ls_vm *vm);
 /* The vm that owns a Lua state (any of its threads). */
 ls_vm *ls_vm_of(lua_State *L);
@@ -112,8 +121,14 @@ void ls_lreq_log(ls_lreq *r, const char *what, const char *msg);
 void ls_lreq_fail(ls_lreq *r);
 /* Resumes the coroutine waiting on r if it waits for `wait`, with what push() pushes. */
 void ls_lreq_wake(ls_lreq *r, int wait, ls_push_fn push);
-/* Drops the request's hold on itself once the core and the handler are both done. */
-void ls_lreq_release(ls_lreq *r);
+/* Holds r's userdata, or lets it go, as what may still finish its response says (see
+ * lifecycle.c); call after anything that changes that. */
+void ls_lreq_settle(ls_lreq *r);
+/* The same, cheap when r is held already: for calls from Lua on a response the app kept. */
+void ls_lreq_touch(ls_lreq *r);
+/* The res userdata is being collected (its __gc): a response still owed is answered 500 and
+ * the connection forgets the request. */
+void ls_lreq_collected(ls_lreq *r);
 
 /* req.c / res.c */
 void ls_req_open(lua_State *L);
@@ -131,6 +146,8 @@ void ls_req_push_new(lua_State *L, ls_lreq *r, int res_idx, int req_mt);
 /* host.c: the app's current Lua state, reloads, and the states still finishing old work */
 typedef struct ls_host ls_host;
 void ls_host_collect_soon(ls_host *h);
+/* A full collection of every state soon, at most about one a second. */
+void ls_host_gc_soon(ls_host *h);
 
 /* sleep.c */
 int ls_open_lunaserve(lua_State *L);

@@ -1,6 +1,20 @@
 /* A request's life in the Lua state: the core's callbacks (a request starts, body arrives,
  * output drains, the response has gone out or the request was aborted), the handler's
- * coroutine as a root of the driver, and how long the request's Lua objects are kept. */
+ * coroutine as a root of the driver, and how long the request's Lua objects are kept.
+ *
+ * Holding a request. The res userdata is the request's memory, and the core keeps a pointer
+ * to it until on_finish or on_abort. It is held (a registry reference) while something may
+ * still finish the response: the handler's coroutine lives, a coroutine waits on it, the
+ * core is calling in, the response has ended or the connection is closing (the core's call
+ * is due), a req 'data'/'end' listener waits for the body, a res 'drain' listener for a
+ * pending drain. Otherwise the app owes the response and only Lua references keep it: a
+ * response stored on purpose (a stream, a long poll) stays the app's to finish. One that
+ * nothing reaches any more can never be finished: its __gc answers 500 (or closes the
+ * connection if the head is out), logs "handler returned without finishing" with the request
+ * line, and disowns the connection's handle before the memory goes. A full collection is
+ * asked for when a request first goes unheld, so that this happens soon even on an idle
+ * server. An unheld userdata is found again through a weak-valued table when the core calls
+ * in or the app calls on it; one that is already being finalized is left to its __gc. */
 #include "binding.h"
 
 #include "log.h"
@@ -34,12 +48,86 @@ void ls_lreq_wake(ls_lreq *r, int wait, ls_push_fn push) {
         ls_wake(&r->waiter, push, r);
 }
 
-void ls_lreq_release(ls_lreq *r) {
-    if (r->conn || r->root.co || r->busy || r->self_ref == LUA_NOREF)
+/* Pushes r's res userdata from the table of unheld ones; 0 (nothing pushed) if it is gone or
+ * being finalized. */
+static int push_unheld(lua_State *L, ls_lreq *r) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, r->vm->unheld_ref);
+    int found = lua_rawgetp(L, -1, r) == LUA_TUSERDATA;
+    lua_remove(L, -2);
+    if (!found)
+        lua_pop(L, 1);
+    return found;
+}
+
+static int must_hold(const ls_lreq *r) {
+    if (r->busy || r->root.co || ls_waiting(&r->waiter))
+        return 1;
+    if (!r->conn)
+        return 0;
+    if (!ls_conn_open(r->conn) || ls_conn_finished(r->conn))
+        return 1; /* on_finish or on_abort is due, with 'finish' and 'close' listeners */
+    if (r->body_listeners && !r->end_emitted)
+        return 1; /* a 'data' or 'end' listener may finish it (Node style) */
+    if (r->drain_listeners && r->drain_pending)
+        return 1;
+    return 0;
+}
+
+void ls_lreq_settle(ls_lreq *r) {
+    ls_vm *vm = r->vm;
+    lua_State *L = vm->L;
+    if (must_hold(r)) {
+        if (r->self_ref == LUA_NOREF && push_unheld(L, r))
+            r->self_ref = luaL_ref(L, LUA_REGISTRYINDEX);
         return;
-    luaL_unref(r->vm->L, LUA_REGISTRYINDEX, r->self_ref);
-    r->self_ref = LUA_NOREF;
-    ls_vm_unref(r->vm);
+    }
+    if (r->self_ref != LUA_NOREF) {
+        if (r->conn) { /* owed by the app: kept only by what Lua code keeps */
+            lua_rawgeti(L, LUA_REGISTRYINDEX, vm->unheld_ref);
+            lua_rawgeti(L, LUA_REGISTRYINDEX, r->self_ref);
+            lua_rawsetp(L, -2, r);
+            lua_pop(L, 1);
+            if (!r->gc_asked) {
+                r->gc_asked = 1;
+                ls_vm_collect_soon(vm);
+            }
+        }
+        luaL_unref(L, LUA_REGISTRYINDEX, r->self_ref);
+        r->self_ref = LUA_NOREF;
+    }
+    if (!r->conn && r->counted) {
+        r->counted = 0;
+        ls_vm_unref(vm);
+    }
+}
+
+void ls_lreq_touch(ls_lreq *r) {
+    if (r->self_ref == LUA_NOREF && r->conn)
+        ls_lreq_settle(r);
+}
+
+void ls_lreq_collected(ls_lreq *r) {
+    ls_conn *c = r->conn;
+    if (c) {
+        r->conn = NULL;
+        ls_conn_disown(c); /* this memory goes next: no callback may reach it */
+        if (ls_conn_open(c) && !ls_conn_finished(c)) {
+            const ls_request *q = ls_conn_request(c);
+            ls_log(LS_LOG_ERROR,
+                   "handler returned without finishing for %s %.*s: nothing refers to its "
+                   "response any more; %s",
+                   q->method ? q->method : "?", (int)q->url_len, ls_request_url(q),
+                   ls_conn_headers_sent(c) ? "the head was out: connection closed"
+                                           : "answered 500");
+            ls_conn_respond_error(c, 500);
+        }
+    }
+    free(r->acc);
+    r->acc = NULL;
+    if (r->counted) {
+        r->counted = 0;
+        ls_vm_unref(r->vm);
+    }
 }
 
 /* The handler returned or failed. A coroutine that ended well is kept for the next request
@@ -57,7 +145,7 @@ static void handler_done(ls_root *root, lua_State *co, const char *error) {
     else
         luaL_unref(vm->L, LUA_REGISTRYINDEX, r->co_ref);
     r->co_ref = LUA_NOREF;
-    ls_lreq_release(r);
+    ls_lreq_settle(r);
 }
 
 /* Makes the coroutine and the req/res pair for a request (in protected mode: it allocates).
@@ -85,14 +173,38 @@ void ls_lifecycle_open(lua_State *L, ls_vm *vm) {
     luaL_getmetatable(L, LS_REQ_MT);
     lua_pushcclosure(L, new_request, 3);
     vm->new_request_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_newtable(L);
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "v");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    vm->unheld_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
 /* ------------------------------------------------------------------ core callbacks */
 
-/* The core runs its deferred work when a callback returns, so the driver must not while one
- * is in progress (see driver.c). */
-static void core_enter(ls_vm *vm) { vm->core_calls++; }
-static void core_leave(ls_vm *vm) { vm->core_calls--; }
+/* A core callback begins: r is held while it runs, and the driver leaves the server's
+ * deferred work to the core, which runs it once the callback returns (driver.c). Returns 0 if
+ * r's userdata is already being finalized: its __gc disowns the connection, and the callback
+ * must not touch Lua. */
+static int enter(ls_lreq *r) {
+    if (r->self_ref == LUA_NOREF) {
+        lua_State *L = r->vm->L;
+        if (!push_unheld(L, r))
+            return 0;
+        r->self_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    }
+    r->busy++;
+    r->vm->core_calls++;
+    return 1;
+}
+
+static void leave(ls_lreq *r) {
+    ls_vm *vm = r->vm;
+    r->busy--;
+    ls_lreq_settle(r);
+    vm->core_calls--;
+}
 
 static void *vm_on_request(void *app, ls_conn *c) {
     ls_vm *vm = app;
@@ -115,18 +227,21 @@ static void *vm_on_request(void *app, ls_conn *c) {
         r->co_ref = luaL_ref(L, LUA_REGISTRYINDEX); /* pops the coroutine */
     }
     vm->refs++;
-    core_enter(vm);
+    r->counted = 1;
+    enter(r);
     ls_root_start(&r->root, co, 2);
-    core_leave(vm);
-    return r;
+    leave(r);
+    /* Collected meanwhile (the handler returned unfinished and dropped it): answered, and
+     * the core must not keep the handle. */
+    return r->conn ? r : NULL;
 }
 
 static void vm_on_body(void *ud) {
     ls_lreq *r = ud;
-    ls_vm *vm = r->vm;
-    core_enter(vm);
+    if (!enter(r))
+        return;
     ls_req_on_body(r);
-    core_leave(vm);
+    leave(r);
 }
 
 static void push_true(lua_State *L, void *ctx) {
@@ -151,11 +266,12 @@ static void push_nil_aborted(lua_State *L, void *ctx) {
 
 static void vm_on_drain(void *ud) {
     ls_lreq *r = ud;
-    ls_vm *vm = r->vm;
-    core_enter(vm);
+    if (!enter(r))
+        return;
+    r->drain_pending = 0;
     ls_lreq_wake(r, WAIT_DRAIN, push_true);
     ls_emit(r, "res:drain", 0);
-    core_leave(vm);
+    leave(r);
 }
 
 /* The core let go of the request: after this, both handles are dead. */
@@ -176,10 +292,11 @@ static void detach(ls_lreq *r) {
 
 static void vm_on_finish(void *ud) {
     ls_lreq *r = ud;
-    ls_vm *vm = r->vm;
-    core_enter(vm);
     r->finished = 1;
-    r->busy = 1; /* keeps the userdata until the listeners have run */
+    if (!enter(r)) {
+        r->conn = NULL; /* its __gc has nothing left to do but free */
+        return;
+    }
     detach(r);
     ls_emit(r, "res:finish", 0);
     ls_emit(r, "req:close", 0);
@@ -187,26 +304,23 @@ static void vm_on_finish(void *ud) {
     if (r->wait == WAIT_READ || r->wait == WAIT_BODY) /* the rest of the body is not read */
         ls_lreq_wake(r, r->wait, push_nil_closed);
     ls_lreq_wake(r, WAIT_DRAIN, push_true);
-    r->busy = 0;
-    ls_lreq_release(r);
-    core_leave(vm);
+    leave(r);
 }
 
 static void vm_on_abort(void *ud) {
     ls_lreq *r = ud;
-    ls_vm *vm = r->vm;
-    core_enter(vm);
     r->aborted = !r->finished;
-    r->busy = 1;
+    if (!enter(r)) {
+        r->conn = NULL;
+        return;
+    }
     detach(r);
     ls_emit(r, "req:close", 0);
     ls_emit(r, "res:close", 0);
     if (r->wait == WAIT_READ || r->wait == WAIT_BODY)
         ls_lreq_wake(r, r->wait, push_nil_aborted);
     ls_lreq_wake(r, WAIT_DRAIN, push_closed);
-    r->busy = 0;
-    ls_lreq_release(r);
-    core_leave(vm);
+    leave(r);
 }
 
 const ls_app_iface ls_vm_iface = {

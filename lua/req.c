@@ -325,6 +325,10 @@ static int req_on(lua_State *L) {
     lua_settop(L, 3);
     push_res(L, 1); /* req, event, fn, res */
     ls_on(L, r, 4, "req", events);
+    if (body_event) {
+        r->body_listeners = 1;
+        ls_lreq_touch(r);
+    }
     if (body_event && r->conn) {
         ls_conn_body_wanted(r->conn);
         ls_conn_body_poke(r->conn); /* what arrived before this listener is delivered too */

@@ -51,6 +51,11 @@ void ls_vm_unref(ls_vm *vm) {
         ls_host_collect_soon(vm->host);
 }
 
+void ls_vm_collect_soon(ls_vm *vm) {
+    if (vm->host)
+        ls_host_gc_soon(vm->host);
+}
+
 /* The allocator's user data is the vm (ls_vm_new), so any thread leads back to it. */
 ls_vm *ls_vm_of(lua_State *L) {
     void *ud;
