@@ -115,10 +115,10 @@ static int continue_child(lua_State *L, int status, lua_KContext how) {
     return run_child(L, co, nargs, how);
 }
 
-static int refuse_waiting(lua_State *L, lua_State *co, const char *what) {
-    (void)co;
+/* Pushes false and why a coroutine suspended in a wait cannot be resumed. */
+static int refuse_resume(lua_State *L) {
     lua_pushboolean(L, 0);
-    lua_pushfstring(L, "cannot %s a coroutine that waits in a lunaserve call", what);
+    lua_pushliteral(L, "cannot resume a coroutine that waits in a lunaserve call");
     return 2;
 }
 
@@ -126,7 +126,7 @@ static int refuse_waiting(lua_State *L, lua_State *co, const char *what) {
 static int lib_resume(lua_State *L) {
     lua_State *co = check_co(L, 1);
     if (ls_is_waiting(co))
-        return refuse_waiting(L, co, "resume");
+        return refuse_resume(L);
     return run_child(L, co, lua_gettop(L) - 1, BY_RESUME);
 }
 
@@ -134,7 +134,7 @@ static int lib_resume(lua_State *L) {
 static int wrapped(lua_State *L) {
     lua_State *co = lua_tothread(L, lua_upvalueindex(1));
     if (ls_is_waiting(co)) {
-        refuse_waiting(L, co, "resume");
+        refuse_resume(L);
         luaL_where(L, 1);
         lua_insert(L, -2);
         lua_concat(L, 2);

@@ -112,13 +112,12 @@ void ls_lreq_collected(ls_lreq *r) {
         r->conn = NULL;
         ls_conn_disown(c); /* this memory goes next: no callback may reach it */
         if (ls_conn_open(c) && !ls_conn_finished(c)) {
+            /* answered as a handler error is: 500, or the connection closes */
             const ls_request *q = ls_conn_request(c);
             ls_log(LS_LOG_ERROR,
-                   "handler returned without finishing for %s %.*s: nothing refers to its "
-                   "response any more; %s",
-                   q->method ? q->method : "?", (int)q->url_len, ls_request_url(q),
-                   ls_conn_headers_sent(c) ? "the head was out: connection closed"
-                                           : "answered 500");
+                   "handler returned without finishing for %s %.*s (nothing refers to its "
+                   "response any more)",
+                   q->method ? q->method : "?", (int)q->url_len, ls_request_url(q));
             ls_conn_respond_error(c, 500);
         }
     }

@@ -20,7 +20,6 @@ int ls_wait(lua_State *L, ls_waiter *w, const char *call) {
     if (w->root || root->waiter)
         return luaL_error(L, "%s: something already waits here", call);
     w->root = root;
-    w->call = call;
     root->waiter = w;
     ls_push_wait_token(L);
     return lua_yield(L, 1);

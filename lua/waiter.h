@@ -13,8 +13,7 @@
 #include "driver.h"
 
 struct ls_waiter {
-    ls_root *root;    /* the root suspended in this wait, NULL when nothing waits */
-    const char *call; /* what waits, e.g. "req:read()" */
+    ls_root *root; /* the root suspended in this wait, NULL when nothing waits */
 };
 
 /* Pushes the values a waiting call returns onto L. */
