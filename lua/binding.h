@@ -1,4 +1,4 @@
-/* The Lua face of lunaserve: what vm.c, req.c, res.c and sleep.c share.
+/* The Lua face of lunaserve: what the files of lua/ share.
  *
  * A request is one `lunaserve.res` userdata whose memory is the ls_lreq below; the
  * `lunaserve.req` userdata points at it and keeps it alive. The connection belongs to C:
@@ -8,7 +8,9 @@
 #define LS_BINDING_H
 
 #include "conn.h"
+#include "driver.h"
 #include "server.h"
+#include "waiter.h"
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -20,29 +22,30 @@
 /* uservalue slots of the res userdata */
 enum { SLOT_REQ = 1, SLOT_LISTENERS = 2, SLOT_CACHE = 3, SLOT_FROZEN = 4, SLOT_COUNT = 4 };
 
-/* What a suspended coroutine waits for. */
+/* What the request's waiter waits for. */
 enum { WAIT_NONE, WAIT_READ, WAIT_BODY, WAIT_DRAIN };
-
-typedef struct ls_vm ls_vm;
 
 typedef struct ls_lreq {
     ls_conn *conn; /* NULL once detached: the handles are dead */
     ls_vm *vm;
-    lua_State *co;  /* the handler's coroutine while it runs */
-    int co_ref;     /* keeps it alive */
-    int self_ref;   /* keeps this userdata alive while the core holds the request */
-    int wait;
-    lua_State *waiter; /* the coroutine that waits (the handler's or one it made) */
-    int waiter_ref;
-    char *acc;         /* req:body() accumulates here */
+    ls_root root;     /* the handler's coroutine (root.co while it lives) */
+    int co_ref;       /* keeps it alive */
+    int self_ref;     /* keeps this userdata alive while the core holds the request */
+    ls_waiter waiter; /* one coroutine at a time waits on the body or a drain */
+    int wait;         /* what it waits for, while ls_waiting(&waiter) */
+    char *acc;        /* req:body() accumulates here */
     size_t acc_len, acc_cap;
     int status; /* the status last known, readable after detach */
+    int busy;   /* core callbacks on this request in progress: keep it */
     unsigned finished : 1;
     unsigned aborted : 1;
-    unsigned complete : 1;
     unsigned end_emitted : 1;
     unsigned has_listeners : 1;
-    unsigned busy : 1; /* the core is calling into this request: keep it */
+    unsigned body_listeners : 1;  /* req 'data' or 'end' */
+    unsigned drain_listeners : 1; /* res 'drain' */
+    unsigned drain_pending : 1;   /* a write was refused: on_drain follows */
+    unsigned counted : 1;         /* counts in vm->refs */
+    unsigned gc_asked : 1;        /* went unheld once: a collection was asked for */
 } ls_lreq;
 
 struct ls_vm {
@@ -62,32 +65,70 @@ struct ls_vm {
     int new_request_ref;     /* the closure that makes a request's coroutine and objects */
     int spare[64];           /* registry refs of finished handler coroutines, for reuse */
     int nspare;
+    int core_calls;          /* core callbacks into this state in progress */
+    int unheld_ref;          /* weak-valued table: res userdata by ls_lreq (lifecycle.c) */
+    ls_chain chain;          /* the coroutines running now (driver.c) */
 };
 
-/* vm.c */
+/* coroutines.c: coroutine.resume, wrap, yield, isyieldable and close as handlers see them */
+void ls_coroutines_open(lua_State *L);
+
+/* vm.c: the Lua state */
 ls_vm *ls_vm_new(uv_loop_t *loop, ls_server *server);
 /* One less request or sleep uses vm; a retired vm with none left is handed to the host. */
 void ls_vm_unref(ls_vm *vm);
+/* Asks for a full collection soon (rate-limited by the host): a response may have become
+ * unreachable unfinished. */
+void ls_vm_collect_soon(ls_vm *vm);
 void ls_vm_free(ls_vm *vm);
+/* The vm that owns a Lua state (any of its threads). */
+ls_vm *ls_vm_of(lua_State *L);
+
+/* budget.c: the CPU and memory a handler may spend */
+/* The Lua allocator: counts vm->mem and refuses to grow past the limit in handler code. */
+void *ls_budget_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
+/* Sets the instruction-count hook that checks the deadline on L (new threads inherit it). */
+void ls_budget_arm(lua_State *L);
+/* Starts timing handler or listener code; ls_budget_end gets what this returns. */
+uint64_t ls_budget_start(ls_vm *vm);
+void ls_budget_end(uint64_t saved);
+
+/* app.c */
 /* Loads APP (a file, or a directory with init.lua). Returns NULL, or an error message
  * ("file:line: message") that stays valid until the next call. */
 const char *ls_vm_load(ls_vm *vm, const char *path);
 /* Applies the settings named in the app's table (app values; unknown keys are ignored).
  * Returns NULL or a message. */
 const char *ls_vm_app_settings(ls_vm *vm, ls_settings *settings);
-extern const ls_app_iface ls_vm_iface;
-/* Resumes a coroutine suspended by lunaserve (nargs values on its stack), handling its end
- * or its error. */
-void ls_vm_resume(ls_vm *vm, lua_State *co, int nargs);
-/* Resumes the coroutine blocked on `wait`, if any, with what push() leaves on its stack. */
-void ls_vm_wake(ls_lreq *r, int wait, void (*push)(lua_State *co, ls_lreq *r));
-/* Marks the calling coroutine as waiting for `wait` and yields it (the caller returns this). */
-int ls_vm_wait(lua_State *L, ls_lreq *r, int wait);
+/* The message handler for lua_pcall: the message with a traceback. */
+int ls_traceback(lua_State *L);
+
+/* events.c */
+/* req:on and res:on: appends the function at index 3 to the listeners of "<side>:<event>"
+ * (event at index 2); leaves only index 1 on the stack. */
+int ls_on(lua_State *L, ls_lreq *r, int res_idx, const char *side, const char *const events[]);
 /* Calls the listeners of an event (`key` like "res:finish") with nargs arguments that are on
  * top of L's stack (popped). */
-void ls_vm_emit(ls_lreq *r, const char *key, int nargs);
-/* Drops the request's hold on itself once the core and the handler are both done. */
-void ls_vm_release(ls_lreq *r);
+void ls_emit(ls_lreq *r, const char *key, int nargs);
+
+/* lifecycle.c: a request's life in the state */
+extern const ls_app_iface ls_vm_iface;
+/* Makes the closure that creates a request's coroutine and objects (vm->new_request_ref). */
+void ls_lifecycle_open(lua_State *L, ls_vm *vm);
+/* Logs an error in request r's code with its request line. */
+void ls_lreq_log(ls_lreq *r, const char *what, const char *msg);
+/* A handler or listener failed: 500, or the connection closes if the head is out. */
+void ls_lreq_fail(ls_lreq *r);
+/* Resumes the coroutine waiting on r if it waits for `wait`, with what push() pushes. */
+void ls_lreq_wake(ls_lreq *r, int wait, ls_push_fn push);
+/* Holds r's userdata, or lets it go, as what may still finish its response says (see
+ * lifecycle.c); call after anything that changes that. */
+void ls_lreq_settle(ls_lreq *r);
+/* The same, cheap when r is held already: for calls from Lua on a response the app kept. */
+void ls_lreq_touch(ls_lreq *r);
+/* The res userdata is being collected (its __gc): a response still owed is answered 500 and
+ * the connection forgets the request. */
+void ls_lreq_collected(ls_lreq *r);
 
 /* req.c / res.c */
 void ls_req_open(lua_State *L);
@@ -101,11 +142,12 @@ void ls_req_snapshot(lua_State *L, ls_lreq *r, int res_index);
 /* Wakes a coroutine blocked in req:read()/req:body() or feeds 'data' listeners. */
 void ls_req_on_body(ls_lreq *r);
 void ls_req_push_new(lua_State *L, ls_lreq *r, int res_idx, int req_mt);
-int ls_on(lua_State *L, ls_lreq *r, int res_idx, const char *side, const char *const events[]);
 
 /* host.c: the app's current Lua state, reloads, and the states still finishing old work */
 typedef struct ls_host ls_host;
 void ls_host_collect_soon(ls_host *h);
+/* A full collection of every state soon, at most about one a second. */
+void ls_host_gc_soon(ls_host *h);
 
 /* sleep.c */
 int ls_open_lunaserve(lua_State *L);

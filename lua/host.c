@@ -14,6 +14,11 @@
 #include <sys/stat.h>
 
 #define RELOAD_DEBOUNCE_MS 30
+/* Forced collections (to find responses that became unreachable unfinished): a short delay
+ * gathers the requests of one burst, and a full collection costs a walk of the whole heap,
+ * so there is at most one a second. */
+#define GC_DELAY_MS 10
+#define GC_PERIOD_MS 1000
 
 static void on_collect(uv_timer_t *t) {
     ls_host *h = t->data;
@@ -32,6 +37,26 @@ static void on_collect(uv_timer_t *t) {
 void ls_host_collect_soon(ls_host *h) {
     if (!h->closing)
         uv_timer_start(&h->collect, on_collect, 0, 0);
+}
+
+static void on_gc(uv_timer_t *t) {
+    ls_host *h = t->data;
+    h->gc_last = uv_now(h->loop);
+    h->gc_done = 1;
+    lua_gc(h->current->L, LUA_GCCOLLECT, 0);
+    for (ls_vm *vm = h->retired; vm; vm = vm->next)
+        lua_gc(vm->L, LUA_GCCOLLECT, 0);
+    /* the answers given to responses found unreachable */
+    ls_server_run_pending(h->server);
+}
+
+void ls_host_gc_soon(ls_host *h) {
+    if (h->closing || !h->handles || uv_is_active((uv_handle_t *)&h->gc))
+        return;
+    uint64_t now = uv_now(h->loop), at = now + GC_DELAY_MS;
+    if (h->gc_done && at < h->gc_last + GC_PERIOD_MS)
+        at = h->gc_last + GC_PERIOD_MS;
+    uv_timer_start(&h->gc, on_gc, at - now, 0);
 }
 
 /* Loads the app into a new state; returns it, or NULL with the message in *err. */
@@ -63,9 +88,11 @@ const char *ls_host_init(ls_host *h, uv_loop_t *loop, ls_server *server, const c
     h->collect.data = h;
     uv_timer_init(loop, &h->debounce);
     h->debounce.data = h;
+    uv_timer_init(loop, &h->gc);
+    h->gc.data = h;
     uv_signal_init(loop, &h->sighup);
     h->sighup.data = h;
-    h->handles = 3;
+    h->handles = 4;
     return NULL;
 }
 
@@ -154,6 +181,7 @@ void ls_host_stop(ls_host *h) {
         ls_sleep_close_all(vm);
     uv_close((uv_handle_t *)&h->collect, on_closed);
     uv_close((uv_handle_t *)&h->debounce, on_closed);
+    uv_close((uv_handle_t *)&h->gc, on_closed);
     uv_close((uv_handle_t *)&h->sighup, on_closed);
     if (h->watching)
         uv_close((uv_handle_t *)&h->watcher, on_closed);

@@ -12,6 +12,9 @@ struct ls_host {
     ls_vm *current;
     ls_vm *retired; /* linked through vm->next */
     uv_timer_t collect;  /* frees retired states outside their own callbacks */
+    uv_timer_t gc;       /* a full collection of the states, asked for by ls_host_gc_soon */
+    uint64_t gc_last;    /* loop time of the last one */
+    int gc_done;         /* there was one */
     uv_timer_t debounce; /* file changes settle before a reload */
     uv_signal_t sighup;
     uv_fs_event_t watcher;

@@ -198,21 +198,25 @@ static int acc_add(ls_lreq *r, const char *p, size_t n) {
     return 0;
 }
 
-static void push_acc(lua_State *co, ls_lreq *r) {
-    lua_pushlstring(co, r->acc ? r->acc : "", r->acc_len);
+static void take_acc(lua_State *L, ls_lreq *r) {
+    lua_pushlstring(L, r->acc ? r->acc : "", r->acc_len);
     free(r->acc);
     r->acc = NULL;
     r->acc_len = r->acc_cap = 0;
 }
 
-static void push_chunk(lua_State *co, ls_lreq *r) {
+/* ls_push_fn for a body wait */
+static void push_acc(lua_State *L, void *r) { take_acc(L, r); }
+
+static void push_chunk(lua_State *L, void *ctx) {
+    ls_lreq *r = ctx;
     const char *p;
     size_t n = ls_conn_body(r->conn, &p);
     if (n) {
-        lua_pushlstring(co, p, n);
+        lua_pushlstring(L, p, n);
         ls_conn_body_take(r->conn, n);
     } else {
-        lua_pushnil(co); /* the end */
+        lua_pushnil(L); /* the end */
     }
 }
 
@@ -221,18 +225,19 @@ void ls_req_on_body(ls_lreq *r) {
         return;
     const char *p;
     size_t n;
-    if (r->wait == WAIT_BODY) {
+    int wait = ls_waiting(&r->waiter) ? r->wait : WAIT_NONE;
+    if (wait == WAIT_BODY) {
         n = ls_conn_body(r->conn, &p);
         if (n && acc_add(r, p, n) == 0)
             ls_conn_body_take(r->conn, n);
         if (ls_conn_body_complete(r->conn))
-            ls_vm_wake(r, WAIT_BODY, push_acc);
+            ls_lreq_wake(r, WAIT_BODY, push_acc);
         return;
     }
-    if (r->wait == WAIT_READ) {
+    if (wait == WAIT_READ) {
         n = ls_conn_body(r->conn, &p);
         if (n || ls_conn_body_complete(r->conn))
-            ls_vm_wake(r, WAIT_READ, push_chunk);
+            ls_lreq_wake(r, WAIT_READ, push_chunk);
         return;
     }
     if (!r->has_listeners)
@@ -241,11 +246,11 @@ void ls_req_on_body(ls_lreq *r) {
     while (r->conn && (n = ls_conn_body(r->conn, &p)) > 0) {
         lua_pushlstring(L, p, n);
         ls_conn_body_take(r->conn, n);
-        ls_vm_emit(r, "req:data", 1);
+        ls_emit(r, "req:data", 1);
     }
     if (r->conn && ls_conn_body_complete(r->conn) && !r->end_emitted) {
         r->end_emitted = 1;
-        ls_vm_emit(r, "req:end", 0);
+        ls_emit(r, "req:end", 0);
     }
 }
 
@@ -258,7 +263,7 @@ static ls_lreq *body_reader(lua_State *L) {
         lua_pushstring(L, r->aborted ? "aborted" : "closed");
         return NULL;
     }
-    if (r->wait != WAIT_NONE)
+    if (ls_waiting(&r->waiter))
         luaL_error(L, "another coroutine already waits on this request");
     return r;
 }
@@ -279,8 +284,10 @@ static int req_read(lua_State *L) {
         lua_pushnil(L);
         return 1;
     }
+    ls_wait_check(L, "req:read()");
     ls_conn_body_wanted(r->conn);
-    return ls_vm_wait(L, r, WAIT_READ);
+    r->wait = WAIT_READ;
+    return ls_wait(L, &r->waiter, "req:read()");
 }
 
 /* req:body() -> the whole body (up to the body limit); nil, err if the request is gone. */
@@ -301,38 +308,13 @@ static int req_body(lua_State *L) {
         ls_conn_body_take(r->conn, n);
     }
     if (ls_conn_body_complete(r->conn)) {
-        push_acc(L, r);
+        take_acc(L, r);
         return 1;
     }
+    ls_wait_check(L, "req:body()");
     ls_conn_body_wanted(r->conn);
-    return ls_vm_wait(L, r, WAIT_BODY);
-}
-
-/* Shared by req:on and res:on: appends the function at index 3 to the listeners of
- * "<side>:<event>" (event at index 2); leaves only index 1 on the stack. */
-int ls_on(lua_State *L, ls_lreq *r, int res_idx, const char *side, const char *const events[]) {
-    int e = luaL_checkoption(L, 2, NULL, events);
-    luaL_checktype(L, 3, LUA_TFUNCTION);
-    if (lua_getiuservalue(L, res_idx, SLOT_LISTENERS) != LUA_TTABLE) {
-        lua_pop(L, 1);
-        lua_newtable(L);
-        lua_pushvalue(L, -1);
-        lua_setiuservalue(L, res_idx, SLOT_LISTENERS);
-    }
-    lua_pushfstring(L, "%s:%s", side, events[e]);
-    if (lua_rawget(L, -2) != LUA_TTABLE) {
-        lua_pop(L, 1);
-        lua_newtable(L);
-        lua_pushfstring(L, "%s:%s", side, events[e]);
-        lua_pushvalue(L, -2);
-        lua_rawset(L, -4);
-    }
-    lua_pushvalue(L, 3);
-    lua_rawseti(L, -2, luaL_len(L, -2) + 1);
-    lua_pop(L, 2);
-    r->has_listeners = 1;
-    lua_settop(L, 1);
-    return 1;
+    r->wait = WAIT_BODY;
+    return ls_wait(L, &r->waiter, "req:body()");
 }
 
 static int req_on(lua_State *L) {
@@ -343,6 +325,10 @@ static int req_on(lua_State *L) {
     lua_settop(L, 3);
     push_res(L, 1); /* req, event, fn, res */
     ls_on(L, r, 4, "req", events);
+    if (body_event) {
+        r->body_listeners = 1;
+        ls_lreq_touch(r);
+    }
     if (body_event && r->conn) {
         ls_conn_body_wanted(r->conn);
         ls_conn_body_poke(r->conn); /* what arrived before this listener is delivered too */

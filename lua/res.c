@@ -27,7 +27,7 @@ ls_lreq *ls_res_new(lua_State *L, ls_vm *vm, ls_conn *conn, int res_mt, int req_
     memset(r, 0, sizeof *r);
     r->conn = conn;
     r->vm = vm;
-    r->co_ref = r->self_ref = r->waiter_ref = LUA_NOREF;
+    r->co_ref = r->self_ref = LUA_NOREF;
     r->status = 200;
     lua_pushvalue(L, res_mt);
     lua_setmetatable(L, -2);
@@ -234,6 +234,10 @@ static int res_write(lua_State *L) {
     }
     if (rc < 0)
         return fail(L, rc);
+    if (rc == 0) { /* on_drain follows */
+        r->drain_pending = 1;
+        ls_lreq_touch(r);
+    }
     lua_pushboolean(L, rc);
     return 1;
 }
@@ -248,14 +252,17 @@ static int res_finish(lua_State *L) {
     int rc = queue_arg(L, r, 2, ls_conn_finish);
     if (rc < 0 && rc != LS_ECLOSED)
         return fail(L, rc);
+    ls_lreq_touch(r); /* a kept response: held again until 'finish' */
     lua_pushboolean(L, rc == 1);
     return 1;
 }
 
 static int res_destroy(lua_State *L) {
     ls_lreq *r = self(L);
-    if (r->conn)
+    if (r->conn) {
         ls_conn_destroy(r->conn);
+        ls_lreq_touch(r); /* held again until 'close' */
+    }
     return 0;
 }
 
@@ -268,26 +275,32 @@ static int res_drain(lua_State *L) {
         lua_pushliteral(L, "closed");
         return 2;
     }
-    if (r->wait != WAIT_NONE)
+    if (ls_waiting(&r->waiter))
         return luaL_error(L, "another coroutine already waits on this request");
     if (ls_conn_drain_wait(r->conn)) {
         lua_pushboolean(L, 1);
         return 1;
     }
-    return ls_vm_wait(L, r, WAIT_DRAIN);
+    r->drain_pending = 1;
+    r->wait = WAIT_DRAIN;
+    return ls_wait(L, &r->waiter, "res:drain()");
 }
 
 static int res_on(lua_State *L) {
     static const char *const events[] = {"finish", "close", "drain", NULL};
     ls_lreq *r = self(L);
+    int drain = lua_type(L, 2) == LUA_TSTRING && strcmp(lua_tostring(L, 2), "drain") == 0;
     lua_settop(L, 3);
-    return ls_on(L, r, 1, "res", events);
+    ls_on(L, r, 1, "res", events); /* checks the event */
+    if (drain) {
+        r->drain_listeners = 1;
+        ls_lreq_touch(r);
+    }
+    return 1;
 }
 
 static int res_gc(lua_State *L) {
-    ls_lreq *r = lua_touserdata(L, 1);
-    free(r->acc);
-    r->acc = NULL;
+    ls_lreq_collected(lua_touserdata(L, 1));
     return 0;
 }
 

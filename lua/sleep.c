@@ -7,8 +7,7 @@
 typedef struct ls_sleep {
     uv_timer_t timer;
     ls_vm *vm;
-    lua_State *co;
-    int co_ref;
+    ls_waiter waiter;
     struct ls_sleep *prev, *next;
 } ls_sleep;
 
@@ -31,16 +30,9 @@ static void on_sleep_closed(uv_handle_t *h) {
 
 static void on_sleep_done(uv_timer_t *t) {
     ls_sleep *s = t->data;
-    ls_vm *vm = s->vm;
     unlink_sleep(s);
-    lua_rawgeti(vm->L, LUA_REGISTRYINDEX, s->co_ref); /* anchors the coroutine */
-    luaL_unref(vm->L, LUA_REGISTRYINDEX, s->co_ref);
-    lua_State *co = s->co;
     uv_close((uv_handle_t *)t, on_sleep_closed);
-    ls_vm_resume(vm, co, 0);
-    lua_pop(vm->L, 1);
-    if (vm->server)
-        ls_server_run_pending(vm->server);
+    ls_wake(&s->waiter, NULL, NULL);
 }
 
 /* lunaserve.sleep(ms) */
@@ -48,16 +40,12 @@ static int l_sleep(lua_State *L) {
     ls_vm *vm = lua_touserdata(L, lua_upvalueindex(1));
     lua_Number ms = luaL_checknumber(L, 1);
     luaL_argcheck(L, ms >= 0, 1, "must not be negative");
-    if (!lua_isyieldable(L))
-        return luaL_error(L, "lunaserve.sleep must run inside a request handler (a coroutine)");
+    ls_wait_check(L, "lunaserve.sleep()");
     ls_sleep *s = calloc(1, sizeof *s);
     if (!s)
         return luaL_error(L, "out of memory");
     s->vm = vm;
     vm->refs++;
-    s->co = L;
-    lua_pushthread(L);
-    s->co_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     uv_timer_init(vm->loop, &s->timer);
     s->timer.data = s;
     uv_timer_start(&s->timer, on_sleep_done, (uint64_t)ms, 0);
@@ -65,14 +53,14 @@ static int l_sleep(lua_State *L) {
     if (vm->sleeps)
         vm->sleeps->prev = s;
     vm->sleeps = s;
-    return lua_yield(L, 0);
+    return ls_wait(L, &s->waiter, "lunaserve.sleep()");
 }
 
 void ls_sleep_close_all(ls_vm *vm) {
     while (vm->sleeps) {
         ls_sleep *s = vm->sleeps;
         unlink_sleep(s);
-        luaL_unref(vm->L, LUA_REGISTRYINDEX, s->co_ref);
+        ls_waiter_cancel(&s->waiter);
         uv_close((uv_handle_t *)&s->timer, on_sleep_closed);
     }
 }

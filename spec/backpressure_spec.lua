@@ -65,22 +65,25 @@ describe("backpressure", function()
             end
         end)
 
-        it("raises a Lua error in res:drain() while a nested coroutine waits in req:read(), and keeps serving",
+        it("raises a Lua error in res:drain() while a coroutine the handler created waits in req:read(), and keeps serving",
             function()
                 local c = srv:connect()
-                -- the body is never sent: the reader waits until the connection goes
+                -- the body is never sent: the reader (and with it the handler) waits until
+                -- the connection goes
                 assert(c:send("POST /drain-race HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n\r\n"))
-                local res, err, partial = c:read_response({ timeout = 3 })
-                assert.is_truthy(res, tostring(err) .. " " .. q(partial and partial.raw))
-                local kv = S.parse_kv(res.body)
-                -- the reader yielded (resume returned true and nothing else)
-                assert.are.equal("ok:", kv.reader_start, res.body)
-                local msg = kv.drain
+                srv:state_when("reader_waiting")
+                local status, body = srv:get_body("/drain-race-drain", 3)
+                assert.are.equal(200, status, tostring(body))
+                local msg = S.parse_kv(body).drain
                 assert.is_truthy(msg and msg:find("^error:"), "res:drain() did not raise: " .. q(msg))
+                assert.is_truthy(msg:find("another coroutine already waits on this request", 1, true), msg)
                 c:close()
                 -- the waiting reader is not lost: it wakes when the request ends
                 local st = srv:state_when("reader_done")
                 assert.is_truthy(st.reader_result:find("^nil,"), st.reader_result)
+                -- then the handler's resume returns: true and nothing else
+                st = srv:state_when("reader_start")
+                assert.are.equal("ok:", st.reader_start)
                 local log = srv:log()
                 assert.is_falsy(log:find("handler error for POST /drain-race", 1, true), log)
                 srv:assert_still_serving()

@@ -615,6 +615,8 @@ void ls_conn_respond_error(ls_conn *c, int status) {
     error_response(c, status);
 }
 
+void ls_conn_disown(ls_conn *c) { c->ud = NULL; }
+
 void ls_conn_destroy(ls_conn *c) {
     if (closing(c))
         return;

@@ -107,5 +107,9 @@ int ls_conn_write_file(ls_conn *c, int fd, int64_t pos, size_t len, ls_release_f
 /* Tears the connection down now: queued output is dropped, the socket is reset if data was
  * unsent or unread, and the request is aborted (on_abort follows). */
 void ls_conn_destroy(ls_conn *c);
+/* Forgets the application's handle for the current request: no on_body, on_drain, on_finish
+ * or on_abort follows for it. For an application whose handle is about to be freed (a
+ * response the Lua state collected); what was queued or ended still goes out. */
+void ls_conn_disown(ls_conn *c);
 
 #endif

@@ -589,18 +589,26 @@ routes["/short"] = function(req, res)
     res:finish("abc")
 end
 
--- /drain-race: a nested coroutine waits in req:read() (the body has not been sent), then the
--- handler's own coroutine calls res:drain(); reports what drain did.
+-- /drain-race: a coroutine the handler created waits in req:read() (the body has not been
+-- sent), which suspends the handler with it; meanwhile /drain-race-drain, another request,
+-- calls res:drain() on this response and reports what drain did.
+local race_res
 routes["/drain-race"] = function(req, res)
     local reader = coroutine.create(function()
         local d, e = req:read()
         state.reader_result = tostring(d) .. "," .. tostring(e)
         state.reader_done = true
     end)
-    local started = outcome(coroutine.resume(reader))
-    local r = outcome(pcall(res.drain, res))
+    race_res = res
+    state.reader_waiting = true
+    state.reader_start = outcome(coroutine.resume(reader))
+    res:finish("reader_start=" .. state.reader_start .. "\n")
+end
+
+routes["/drain-race-drain"] = function(req, res)
+    local r = outcome(pcall(race_res.drain, race_res))
     state.drain_result = r
-    res:finish("reader_start=" .. started .. "\ndrain=" .. r .. "\n")
+    res:finish("drain=" .. r .. "\n")
 end
 
 local function handle(req, res)

@@ -1140,4 +1140,55 @@ function Server:state_when(key, timeout)
     return st
 end
 
+---------------------------------------------------------------------------------------------------
+-- Added for waits_in_user_coroutines_spec and unfinished_handler_spec: a chunked response read
+-- piece by piece, as it streams
+---------------------------------------------------------------------------------------------------
+
+-- Reads a response head (up to the empty line) within `timeout` seconds; returns the parsed
+-- head (status, version, header(), has_token(), raw_head), or nil, err.
+function Conn:read_head(timeout)
+    local head, err = self:read_until("\r\n\r\n", timeout or DEFAULT_TIMEOUT)
+    if not head then
+        return nil, "no complete head: " .. tostring(err)
+    end
+    local res, perr = parse_head(head:sub(1, -5))
+    if not res then
+        return nil, perr
+    end
+    res.raw_head = head
+    return res
+end
+
+-- Reads the next chunk of a chunked body within `timeout` seconds: its data ("" for the last
+-- chunk, whose trailer section is read too), or nil, err.
+function Conn:read_chunk(timeout)
+    local deadline = M.now() + (timeout or DEFAULT_TIMEOUT)
+    local line, err = self:read_until("\r\n", deadline - M.now())
+    if not line then
+        return nil, "chunk size line: " .. tostring(err)
+    end
+    local size = tonumber(line:match("^(%x+)") or "", 16)
+    if not size then
+        return nil, "bad chunk size line: " .. string.format("%q", line)
+    end
+    if size == 0 then
+        repeat
+            local tl, terr = self:read_until("\r\n", deadline - M.now())
+            if not tl then
+                return nil, "trailer: " .. tostring(terr)
+            end
+        until tl == "\r\n"
+        return ""
+    end
+    local data, derr = self:receive_exact(size + 2, deadline - M.now())
+    if not data then
+        return nil, "chunk data: " .. tostring(derr)
+    end
+    if data:sub(-2) ~= "\r\n" then
+        return nil, "chunk data not followed by CRLF"
+    end
+    return data:sub(1, -3)
+end
+
 return M
