@@ -26,7 +26,7 @@ union conn_req {
     uv_write_t write;
     uv_shutdown_t shutdown;
 };
-enum { PAUSE_NONE, PAUSE_HEADERS, PAUSE_MESSAGE };
+enum { PAUSE_NONE, PAUSE_HEADERS, PAUSE_MESSAGE, PAUSE_CHUNK };
 
 #define MAX_IOV 64
 #define MIN_READ 16384 /* room offered to a read into the connection's own buffer */
@@ -296,6 +296,8 @@ static int on_headers_complete(llhttp_t *p) {
         c->error_status = 413;
         return -1;
     }
+    /* a chunked body starts with a chunk-size line (llhttp reads no body after CONNECT) */
+    r->chunk_line = (p->flags & F_CHUNKED) && !r->is_connect;
     c->pause_reason = PAUSE_HEADERS;
     return HPE_PAUSED;
 }
@@ -330,6 +332,18 @@ static int on_body(llhttp_t *p, const char *at, size_t len) {
     return 0;
 }
 
+/* The end of a chunk, after its data's CRLF: llhttp stops there, so that conn_input reads
+ * the next chunk-size line itself (chunk_line). After the last chunk it is the end of the
+ * trailer section: nothing to do. */
+static int on_chunk_complete(llhttp_t *p) {
+    ls_conn *c = p->data;
+    if (p->flags & F_TRAILING)
+        return 0;
+    c->req.chunk_line = 1;
+    c->pause_reason = PAUSE_CHUNK;
+    return HPE_PAUSED;
+}
+
 static int on_message_complete(llhttp_t *p) {
     ls_conn *c = p->data;
     if (c->state == ST_ACTIVE) {
@@ -359,6 +373,7 @@ static void parser_settings_init(void) {
     parser_settings.on_version_complete = on_version_complete;
     parser_settings.on_headers_complete = on_headers_complete;
     parser_settings.on_body = on_body;
+    parser_settings.on_chunk_complete = on_chunk_complete;
     parser_settings.on_message_complete = on_message_complete;
     done = 1;
 }
@@ -715,6 +730,34 @@ static void keep_input(ls_conn *c, const char *data, size_t len, int from_in) {
     c->in_len = len;
 }
 
+/* A chunk-size line at the start of data (RFC 9112 7.1). llhttp 8.1 refuses valid chunk
+ * extensions (BWS around ";" and "=", a quoted-pair, an extension after a quoted value, a
+ * name after a name=token pair), accepts invalid ones (";=v", "a=" with no value, ";;")
+ * and takes any byte after the line's CR as its LF. None of its lenient flags covers this,
+ * so the line is read here instead: ls_chunk_line_scan checks the whole line against the
+ * grammar (and the extensions are then ignored: none is recognised, RFC 9112 7.1.1), and
+ * llhttp is handed only the size digits and a CRLF, so that it still does all the chunk
+ * framing (size overflow, chunk data, last chunk, trailer section). Returns the line's
+ * length, 0 when the line has not all arrived (it stays in the input), -1 when it is invalid
+ * or longer than --max-header. */
+static long chunk_line(ls_conn *c, const char *data, size_t len) {
+    ls_request *r = &c->req;
+    long n = ls_chunk_line_scan(&r->chunk, data, len);
+    size_t seen = n > 0 ? (size_t)n : len; /* the line, or what has arrived of it */
+    if (n < 0 || seen > cfg(c)->max_header)
+        return -1;
+    if (n == 0)
+        return 0;
+    r->chunk_line = 0;
+    c->exec_start = data;
+    c->exec_end = data + r->chunk.hexlen;
+    if (llhttp_execute(c->parser, data, r->chunk.hexlen) != HPE_OK ||
+        llhttp_execute(c->parser, "\r\n", 2) != HPE_OK)
+        return -1; /* a size that overflows */
+    memset(&r->chunk, 0, sizeof r->chunk);
+    return n;
+}
+
 /* Feeds input to llhttp. data is either the shared read buffer or c->in (from_in). */
 static void conn_input(ls_conn *c, const char *data, size_t len, int from_in) {
     size_t body_before = c->body_len;
@@ -731,6 +774,17 @@ static void conn_input(ls_conn *c, const char *data, size_t len, int from_in) {
         if (c->crlf_check && check_crlf(c, data, data + len) < 0) {
             conn_fail(c, 400, LS_CLOSE_PROTOCOL);
             break;
+        }
+        if (c->req.chunk_line) {
+            long n = chunk_line(c, data, len);
+            if (n < 0) {
+                conn_fail(c, 400, LS_CLOSE_PROTOCOL);
+                break;
+            }
+            if (n == 0)
+                break; /* kept until the rest of the line arrives */
+            data += n, len -= (size_t)n;
+            continue;
         }
         if (c->in_head)
             c->head_mark = data;
@@ -773,6 +827,8 @@ static void conn_input(ls_conn *c, const char *data, size_t len, int from_in) {
             llhttp_resume(c->parser);
             dispatch(c);
             kick = 1;
+        } else if (c->pause_reason == PAUSE_CHUNK) {
+            llhttp_resume(c->parser); /* a chunk-size line next */
         } else { /* PAUSE_MESSAGE: the next request waits for this response */
             c->parser_paused = 1;
             body_news = 1;

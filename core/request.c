@@ -102,6 +102,11 @@ static void on_connection_token(ls_request *r, const char *t, size_t n) {
         r->conn_keepalive = 1;
 }
 
+static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+static int is_hex(unsigned char c) {
+    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
 /* RFC 3986 host [ ":" port ]: unreserved, pct-encoded, sub-delims, ":" and IP-literal
  * brackets; an empty value is allowed (RFC 9112 3.2). */
 static int host_valid(const char *v, size_t n) {
@@ -163,4 +168,98 @@ void ls_request_field_done(ls_request *r) {
         }
         break;
     }
+}
+
+/* States of ls_chunk_line_scan: where in the line the next byte is. */
+enum {
+    CL_SIZE,   /* in chunk-size */
+    CL_WS,     /* after BWS that follows the size or a value: only ";" may come */
+    CL_SEMI,   /* after ";": BWS, then a name */
+    CL_NAME,   /* in a name */
+    CL_NAME_WS, /* after a name and BWS: "=" or ";" */
+    CL_EQ,     /* after "=": BWS, then a token or a quoted-string */
+    CL_TOKEN,  /* in a token value */
+    CL_QUOTED, /* in a quoted-string */
+    CL_QPAIR,  /* after a backslash in a quoted-string */
+    CL_QEND,   /* after the closing quote */
+    CL_LF,     /* after the CR */
+};
+
+static int is_tchar(unsigned char c) { return ls_header_name_valid((const char *)&c, 1); }
+
+long ls_chunk_line_scan(ls_chunk_scan *s, const char *line, size_t n) {
+    for (size_t i = s->off; i < n; i++) {
+        unsigned char c = (unsigned char)line[i];
+        int ws = c == ' ' || c == '\t';
+        int st = s->state;
+        if (st == CL_SIZE && is_hex(c))
+            continue;
+        if (st == CL_SIZE) {
+            if (i == 0)
+                return -1; /* no size */
+            s->hexlen = (uint32_t)i;
+        }
+        switch (st) {
+        case CL_SIZE: /* the end of the line, or of an extension (below) */
+        case CL_NAME:
+        case CL_TOKEN:
+        case CL_QEND:
+            if (st == CL_NAME && is_tchar(c))
+                break;
+            if (st == CL_TOKEN && is_tchar(c))
+                break;
+            if (st == CL_NAME && c == '=')
+                s->state = CL_EQ;
+            else if (ws)
+                s->state = st == CL_NAME ? CL_NAME_WS : CL_WS;
+            else if (c == ';')
+                s->state = CL_SEMI;
+            else if (c == '\r')
+                s->state = CL_LF;
+            else
+                return -1;
+            break;
+        case CL_WS:
+        case CL_NAME_WS:
+            if (ws)
+                break;
+            if (c == ';')
+                s->state = CL_SEMI;
+            else if (c == '=' && st == CL_NAME_WS)
+                s->state = CL_EQ;
+            else
+                return -1;
+            break;
+        case CL_SEMI:
+        case CL_EQ:
+            if (ws)
+                break;
+            if (is_tchar(c))
+                s->state = st == CL_SEMI ? CL_NAME : CL_TOKEN;
+            else if (c == '"' && st == CL_EQ)
+                s->state = CL_QUOTED;
+            else
+                return -1;
+            break;
+        case CL_QUOTED: /* qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text */
+            if (c == '"')
+                s->state = CL_QEND;
+            else if (c == '\\')
+                s->state = CL_QPAIR;
+            else if (!ws && (c < 0x21 || c == 0x7f))
+                return -1;
+            break;
+        case CL_QPAIR: /* quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text ) */
+            if (!ws && (c < 0x21 || c == 0x7f))
+                return -1;
+            s->state = CL_QUOTED;
+            break;
+        case CL_LF:
+            if (c != '\n')
+                return -1; /* a bare CR */
+            return (long)i + 1;
+        }
+    }
+    s->off = (uint32_t)n;
+    return 0;
 }

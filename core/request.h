@@ -10,6 +10,13 @@ typedef struct ls_field {
     uint32_t name, nlen, value, vlen; /* offsets into the arena */
 } ls_field;
 
+/* Where ls_chunk_line_scan stopped in a chunk-size line that has not all arrived. */
+typedef struct ls_chunk_scan {
+    uint32_t off;    /* bytes of the line scanned */
+    uint32_t hexlen; /* bytes of chunk-size at its start */
+    uint8_t state;
+} ls_chunk_scan;
+
 typedef struct ls_request {
     char *arena; /* url, then field names and values, as received */
     size_t alen, acap;
@@ -32,6 +39,8 @@ typedef struct ls_request {
     unsigned has_te : 1;         /* a Transfer-Encoding field was present */
     unsigned is_head : 1;        /* the method is HEAD */
     unsigned is_connect : 1;     /* the method is CONNECT */
+    unsigned chunk_line : 1;     /* the input starts with a chunk-size line (see conn.c) */
+    ls_chunk_scan chunk;
     uint64_t body_received;
 } ls_request;
 
@@ -45,6 +54,14 @@ void ls_request_reset(ls_request *r);
 int ls_request_feed(ls_request *r, int part, const char *at, size_t len);
 /* Called when a field value is complete: looks at the fields the engine cares about. */
 void ls_request_field_done(ls_request *r);
+
+/* Scans a chunk-size line (RFC 9112 7.1, 7.1.1):
+ *   1*HEXDIG *( BWS ";" BWS token [ BWS "=" BWS ( token / quoted-string ) ] ) CRLF
+ * line[0..n) is what has arrived of it, from its first byte; the scan goes on where the last
+ * call on s stopped (zero s for a new line). Returns the line's length (CRLF included) once
+ * it is complete, 0 when more is needed, -1 when it is invalid (a bare CR among them). The
+ * size is the first s->hexlen bytes; extensions are only checked, never interpreted. */
+long ls_chunk_line_scan(ls_chunk_scan *s, const char *line, size_t n);
 
 static inline const char *ls_request_url(const ls_request *r) { return r->arena; }
 static inline const char *ls_field_name(const ls_request *r, const ls_field *f) {
