@@ -252,6 +252,10 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len) {
 static int on_header_value_complete(llhttp_t *p) {
     ls_conn *c = p->data;
     ls_request_field_done(&c->req);
+    if (c->req.head_done && c->req.bad_field) { /* a trailer field name that is no token */
+        c->error_status = 400;
+        return HPE_USER;
+    }
     return head_check(c);
 }
 
@@ -267,6 +271,7 @@ static int on_version_complete(llhttp_t *p) {
 static int on_headers_complete(llhttp_t *p) {
     ls_conn *c = p->data;
     ls_request *r = &c->req;
+    ls_request_head_done(r); /* fields from here on are trailers */
     r->method = llhttp_method_name((llhttp_method_t)p->method);
     r->is_head = p->method == HTTP_HEAD;
     r->is_connect = p->method == HTTP_CONNECT;
@@ -346,6 +351,7 @@ static int on_chunk_complete(llhttp_t *p) {
 
 static int on_message_complete(llhttp_t *p) {
     ls_conn *c = p->data;
+    c->req.body_done = 1; /* req.trailers may be read */
     if (c->state == ST_ACTIVE) {
         c->msg_complete = 1;
         c->pause_reason = PAUSE_MESSAGE;
@@ -389,6 +395,10 @@ static int parser_take(ls_conn *c) {
         return -1;
     }
     llhttp_init(c->parser, HTTP_REQUEST, &parser_settings);
+    /* Whether the connection goes on after a message is the keepalive module's call. Left
+     * to itself, llhttp 8.1 would also decide, from flags that trailer fields can set too
+     * (a trailer "Connection: close"), and then swallow every later byte in silence. */
+    llhttp_set_lenient_keep_alive(c->parser, 1);
     c->parser->data = c;
     return 0;
 }

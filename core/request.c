@@ -140,6 +140,8 @@ void ls_request_field_done(ls_request *r) {
     const char *name = r->arena + f->name, *value = r->arena + f->value;
     if (!ls_header_name_valid(name, f->nlen))
         r->bad_field = 1;
+    if (r->head_done)
+        return; /* a trailer field: kept apart, and it changes nothing here */
     switch (f->nlen) {
     case 4:
         if (ls_name_is(name, 4, "host")) {
@@ -168,6 +170,12 @@ void ls_request_field_done(ls_request *r) {
         }
         break;
     }
+}
+
+void ls_request_head_done(ls_request *r) {
+    r->head_done = 1;
+    r->nhead = (uint32_t)r->nfields;
+    r->head_alen = (uint32_t)r->alen;
 }
 
 /* States of ls_chunk_line_scan: where in the line the next byte is. */
