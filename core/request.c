@@ -2,6 +2,8 @@
 
 #include "response_head.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,17 +108,73 @@ static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
 static int is_hex(unsigned char c) {
     return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
+static int is_alnum(unsigned char c) {
+    return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+/* RFC 3986 2.3, 2.2: unreserved / sub-delims */
+static int is_unreserved_sub(unsigned char c) {
+    return is_alnum(c) || (c && strchr("-._~!$&'()*+,;=", c));
+}
 
-/* RFC 3986 host [ ":" port ]: unreserved, pct-encoded, sub-delims, ":" and IP-literal
- * brackets; an empty value is allowed (RFC 9112 3.2). */
+/* RFC 3986 3.2.2: IP-literal = "[" ( IPv6address / IPvFuture ) "]", given without the
+ * brackets. IPvFuture = "v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" ). */
+static int ip_literal_valid(const char *v, size_t n) {
+    if (n && (v[0] == 'v' || v[0] == 'V')) {
+        size_t i = 1;
+        while (i < n && is_hex((unsigned char)v[i]))
+            i++;
+        if (i == 1 || i == n || v[i] != '.' || i + 1 == n)
+            return 0;
+        for (i++; i < n; i++)
+            if (!is_unreserved_sub((unsigned char)v[i]) && v[i] != ':')
+                return 0;
+        return 1;
+    }
+    char buf[INET6_ADDRSTRLEN];
+    struct in6_addr a;
+    if (n == 0 || n >= sizeof buf)
+        return 0;
+    memcpy(buf, v, n);
+    buf[n] = 0;
+    return inet_pton(AF_INET6, buf, &a) == 1;
+}
+
+/* RFC 9110 7.2: Host = uri-host [ ":" port ], with RFC 3986 3.2.2 host = IP-literal /
+ * IPv4address / reg-name (reg-name = *( unreserved / pct-encoded / sub-delims ), which
+ * IPv4address fits) and 3.2.3 port = *DIGIT (so "host:" is valid). No userinfo ("@"), no
+ * brackets but around an IP-literal. An empty value is allowed (RFC 9112 3.2); an empty
+ * host with a port is not, as an http URI needs a host (RFC 9110 4.2.1). */
 static int host_valid(const char *v, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)v[i];
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-            continue;
-        if (!strchr("-._~%!$&'()*+,;=:[]", c) || c == 0)
+    while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+        n--; /* OWS after the value */
+    if (n == 0)
+        return 1;
+    size_t i = 0;
+    if (v[0] == '[') {
+        const char *end = memchr(v, ']', n);
+        if (!end || !ip_literal_valid(v + 1, (size_t)(end - v) - 1))
+            return 0;
+        i = (size_t)(end - v) + 1;
+    } else {
+        for (; i < n && v[i] != ':'; i++) {
+            unsigned char c = (unsigned char)v[i];
+            if (c == '%') { /* pct-encoded */
+                if (i + 2 >= n || !is_hex((unsigned char)v[i + 1]) ||
+                    !is_hex((unsigned char)v[i + 2]))
+                    return 0;
+                i += 2;
+            } else if (!is_unreserved_sub(c)) {
+                return 0;
+            }
+        }
+        if (i == 0)
             return 0;
     }
+    if (i < n && v[i++] != ':')
+        return 0;
+    for (; i < n; i++)
+        if (!is_digit((unsigned char)v[i]))
+            return 0;
     return 1;
 }
 
