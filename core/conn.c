@@ -76,6 +76,8 @@ struct ls_conn {
     unsigned protocol_error : 1;
     unsigned shutdown_sent : 1;
     unsigned in_head : 1;        /* between a request's first method byte and its head's end */
+    unsigned in_trailers : 1;    /* between the last chunk's line and the trailer section's end */
+    unsigned cr_pending : 1;     /* the head or trailer bytes checked so far end with a CR */
     unsigned crlf_check : 2;     /* bytes of the CRLF after chunk data still to verify */
     unsigned value_at_end : 1;   /* the last field value piece ended with the input */
     unsigned truncated : 1;      /* the response cannot be completed: close after the flush */
@@ -189,6 +191,7 @@ static int on_message_begin(llhttp_t *p) {
     ls_conn *c = p->data;
     kit_take(c);
     ls_request_reset(&c->req);
+    c->in_trailers = 0;
     c->head_started = 1;
     c->head_deadline = now_ms(c) + cfg(c)->header_timeout_ms;
     c->read_progress = 1; /* a new deadline */
@@ -202,6 +205,7 @@ static int on_method(llhttp_t *p, const char *at, size_t len) {
         c->in_head = 1;
         c->head_bytes = 0;
         c->head_mark = at;
+        c->cr_pending = 0;
     }
     return 0;
 }
@@ -265,6 +269,8 @@ static int on_version_complete(llhttp_t *p) {
         c->error_status = 505;
         return -1;
     }
+    c->req.http_major = p->http_major; /* a version that is served: see error_status_for */
+    c->req.http_minor = p->http_minor;
     return 0;
 }
 
@@ -337,14 +343,13 @@ static int on_body(llhttp_t *p, const char *at, size_t len) {
     return 0;
 }
 
-/* The end of a chunk, after its data's CRLF: llhttp stops there, so that conn_input reads
- * the next chunk-size line itself (chunk_line). After the last chunk it is the end of the
- * trailer section: nothing to do. */
+/* The end of a chunk (after its data's CRLF), or after the last chunk the end of the trailer
+ * section: llhttp stops there, so that conn_input reads the next chunk-size line itself
+ * (chunk_line) or checks the trailer section's last bytes. */
 static int on_chunk_complete(llhttp_t *p) {
     ls_conn *c = p->data;
-    if (p->flags & F_TRAILING)
-        return 0;
-    c->req.chunk_line = 1;
+    if (!(p->flags & F_TRAILING))
+        c->req.chunk_line = 1;
     c->pause_reason = PAUSE_CHUNK;
     return HPE_PAUSED;
 }
@@ -689,7 +694,9 @@ static int error_status_for(ls_conn *c, llhttp_errno_t err) {
     if (c->error_status)
         return c->error_status;
     switch (err) {
-    case HPE_INVALID_VERSION: return 505;
+    /* llhttp 8.1 also reports a request line that does not end in CRLF (a bare CR after
+     * the version) as an invalid version: after a version that was fine, it is a 400 */
+    case HPE_INVALID_VERSION: return c->req.http_major ? 400 : 505;
     case HPE_INVALID_TRANSFER_ENCODING: return c->req.unknown_coding ? 501 : 400;
     default: return 400;
     }
@@ -740,6 +747,39 @@ static void keep_input(ls_conn *c, const char *data, size_t len, int from_in) {
     c->in_len = len;
 }
 
+/* RFC 9112 2.2: in the head and the trailer section a CR is only ever followed by LF. llhttp
+ * 8.1 takes any byte after a CR at the start of a line (and after the CR of an empty field
+ * value) as the LF, so a bare CR there could end the section early. The bytes llhttp took as
+ * part of the section, [from, to), are checked here; a CR that ends one input is checked
+ * against the start of the next. Returns -1 for a bare CR. */
+static int bare_cr(ls_conn *c, const char *from, const char *to) {
+    if (from == to)
+        return 0;
+    if (c->cr_pending && *from != '\n')
+        return -1;
+    c->cr_pending = 0;
+    for (const char *q = from; (q = memchr(q, '\r', (size_t)(to - q))) != NULL; q++) {
+        if (q + 1 == to)
+            c->cr_pending = 1;
+        else if (q[1] != '\n')
+            return -1;
+        else
+            continue;
+        break;
+    }
+    return 0;
+}
+
+/* The head's or the trailer section's bytes that llhttp took in this execute, [from, to):
+ * each section is bounded by --max-header (431) and has no bare CR (400). Returns 0 or the
+ * status to answer. */
+static int section_bytes(ls_conn *c, const char *from, const char *to) {
+    c->head_bytes += (size_t)(to - from);
+    if (c->head_bytes > cfg(c)->max_header)
+        return 431;
+    return bare_cr(c, from, to) < 0 ? 400 : 0;
+}
+
 /* A chunk-size line at the start of data (RFC 9112 7.1). llhttp 8.1 refuses valid chunk
  * extensions (BWS around ";" and "=", a quoted-pair, an extension after a quoted value, a
  * name after a name=token pair), accepts invalid ones (";=v", "a=" with no value, ";;")
@@ -765,6 +805,11 @@ static long chunk_line(ls_conn *c, const char *data, size_t len) {
         llhttp_execute(c->parser, "\r\n", 2) != HPE_OK)
         return -1; /* a size that overflows */
     memset(&r->chunk, 0, sizeof r->chunk);
+    if (c->parser->flags & F_TRAILING) { /* the last chunk: the trailer section follows */
+        c->in_trailers = 1;
+        c->head_bytes = 0;
+        c->cr_pending = 0;
+    }
     return n;
 }
 
@@ -802,12 +847,14 @@ static void conn_input(ls_conn *c, const char *data, size_t len, int from_in) {
         c->exec_end = data + len;
         llhttp_errno_t err = llhttp_execute(c->parser, data, len);
         const char *stop = err == HPE_OK ? data + len : llhttp_get_error_pos(c->parser);
-        if (c->in_head && (err == HPE_OK || err == HPE_PAUSED)) {
-            c->head_bytes += (size_t)(stop - c->head_mark);
+        if ((c->in_head || c->in_trailers) && (err == HPE_OK || err == HPE_PAUSED)) {
+            int status = section_bytes(c, c->in_head ? c->head_mark : data, stop);
             if (c->pause_reason == PAUSE_HEADERS)
                 c->in_head = 0;
-            if (c->head_bytes > cfg(c)->max_header) {
-                conn_fail(c, 431, LS_CLOSE_PROTOCOL);
+            if (c->pause_reason == PAUSE_CHUNK)
+                c->in_trailers = 0;
+            if (status) {
+                conn_fail(c, status, LS_CLOSE_PROTOCOL);
                 break;
             }
         }
@@ -838,7 +885,8 @@ static void conn_input(ls_conn *c, const char *data, size_t len, int from_in) {
             dispatch(c);
             kick = 1;
         } else if (c->pause_reason == PAUSE_CHUNK) {
-            llhttp_resume(c->parser); /* a chunk-size line next */
+            llhttp_resume(c->parser); /* a chunk-size line next, or the message's end */
+            kick = 1;
         } else { /* PAUSE_MESSAGE: the next request waits for this response */
             c->parser_paused = 1;
             body_news = 1;
