@@ -634,7 +634,7 @@ static void conn_arm(ls_conn *c) {
         else if (c->head_started || c->in_len || c->requests == 0)
             kind = T_HEADER, at = c->head_deadline;
         else
-            kind = T_IDLE, at = now + s->keepalive_timeout_ms;
+            kind = T_IDLE, at = now + ls_keepalive_idle_ms(s->keepalive_timeout_ms);
         break;
     case ST_ACTIVE:
         if (c->out.bytes || c->inflight)

@@ -12,3 +12,8 @@ int ls_keepalive_decide(const ls_keepalive_in *in) {
     return in->wanted && !in->shutting_down && !in->at_request_limit && !in->unread_body_over &&
            !in->protocol_error && !in->close_delimited && !in->peer_done;
 }
+
+uint64_t ls_keepalive_idle_ms(uint64_t timeout_ms) {
+    uint64_t margin = timeout_ms / 4;
+    return timeout_ms + (margin > 1000 ? 1000 : margin);
+}
