@@ -781,9 +781,12 @@ static int section_bytes(ls_conn *c, const char *from, const char *to) {
 }
 
 /* A chunk-size line at the start of data (RFC 9112 7.1). llhttp 8.1 refuses valid chunk
- * extensions (BWS around ";" and "=", a quoted-pair, an extension after a quoted value, a
- * name after a name=token pair), accepts invalid ones (";=v", "a=" with no value, ";;")
- * and takes any byte after the line's CR as its LF. None of its lenient flags covers this,
+ * extensions with HPE_STRICT or HPE_INVALID_CHUNK_SIZE (BWS around ";" and "=", a
+ * quoted-pair, any extension after a name=token one as in ";a=b;c"), accepts invalid ones
+ * (";=v", ";a=" with no value, ";a;;b") and, built without LLHTTP_STRICT_MODE, takes any
+ * byte after the line's CR as its LF. None of its lenient flags covers this (they are about
+ * header values, Transfer-Encoding, Content-Length, keep-alive and the version), nor do its
+ * on_chunk_extension_* callbacks, which only report what its own grammar accepted,
  * so the line is read here instead: ls_chunk_line_scan checks the whole line against the
  * grammar (and the extensions are then ignored: none is recognised, RFC 9112 7.1.1), and
  * llhttp is handed only the size digits and a CRLF, so that it still does all the chunk

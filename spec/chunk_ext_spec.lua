@@ -1,8 +1,9 @@
 -- Chunk extensions (issue 9, RFC 9112 7.1.1): every form the grammar allows is served and
 -- ignored; the invalid ones are a 400 and a close. Cases that fail on d473277 (llhttp 8.1
 -- parsed the line): the quoted-pairs, delimiters in quotes, BWS, several extensions, one after
--- a quoted value, the line that arrives byte by byte, the --max-header bound, and ";=b",
--- ";a;;b", ";a=" that it accepted. The others guard forms that were right already.
+-- a name=token one or (with BWS) after a quoted value, the line that arrives byte by byte,
+-- the --max-header bound, and ";=b", ";a;;b", ";a=" that it accepted. The others guard forms
+-- that were right already.
 
 local W = require("spec.support.wire")
 
@@ -41,6 +42,7 @@ describe("chunk extensions (RFC 9112 7.1.1)", function()
         { "BWS around =", "5;a = b" },
         { "HTAB as BWS", "5\t;\ta\t=\t\"b\"" },
         { "several extensions", '5;a;b=c;d="e;f";g' },
+        { "an extension after a name=token one", "5;a=b;c" },
         { "an extension after a quoted value", '5;a="b" ;c=d' },
         { "tchar names and values", "5;!#$%&'*+-.^_`|~09AZaz=!#$%&'*+-.^_`|~09AZaz" },
     }
