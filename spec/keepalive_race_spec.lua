@@ -1,14 +1,14 @@
 -- The keep-alive race (issue 9): a client that keeps to the announced Keep-Alive: timeout=T,
 -- counted from when it received the response, and reuses the connection just before T must
 -- not lose its request to the server's idle close. Before the fix (d473277) the server closed
--- at T counted from its own (earlier) clock, so requests sent 2 ms before T crossed the FIN
--- and got an empty reply: with 200 connections, nearly all of them.
+-- at T counted from its own (earlier) clock, so requests sent a few ms before T crossed the
+-- FIN and got an empty reply: with 200 connections and 5 ms, more than half of them.
 
 local S = require("spec.support.server")
 
 local N = 200       -- connections
 local T = 1         -- --keepalive-timeout, and the announced timeout=
-local EARLY = 0.002 -- each reuse is sent this long before T
+local EARLY = 0.005 -- each reuse is sent this long before T
 
 describe("the keep-alive race", function()
     local srv
@@ -46,6 +46,7 @@ describe("the keep-alive race", function()
             assert.are.equal("timeout=" .. T, res:header("Keep-Alive"))
         end
         -- each reuse at got + T - EARLY, in time order
+        local again = S.get("/bytes/2")
         local order = {}
         for i = 1, N do
             order[i] = i
@@ -59,7 +60,7 @@ describe("the keep-alive race", function()
                     S.sleep(left - 0.001)
                 end
             end
-            conns[i].sock:send(S.get("/bytes/2"))
+            conns[i].sock:send(again)
             sent[i] = S.now()
         end
         -- a reuse that the client itself sent after T (a stall of this process) does not count
@@ -76,7 +77,8 @@ describe("the keep-alive race", function()
                 late = late + 1
             end
         end
-        assert.is_true(in_time >= N * 3 / 4, "only " .. in_time .. " of " .. N
+        -- a busy machine can make this process late for some; enough must remain
+        assert.is_true(in_time >= N / 4, "only " .. in_time .. " of " .. N
             .. " reuses were sent before T (" .. late .. " late): the machine is too busy")
         assert.are.equal(0, #lost, #lost .. " of " .. in_time .. " requests lost:\n"
             .. table.concat(lost, "\n", 1, math.min(#lost, 10)))
