@@ -45,10 +45,11 @@ static void push_lower(lua_State *L, const char *s, size_t n) {
     luaL_pushresultsize(&b, n);
 }
 
-static void push_headers(lua_State *L, const ls_request *q) {
-    lua_createtable(L, 0, (int)q->nfields);
+/* The fields [from, to) as a table: lower-case names, repeated fields joined. */
+static void push_field_table(lua_State *L, const ls_request *q, size_t from, size_t to) {
+    lua_createtable(L, 0, (int)(to - from));
     int t = lua_gettop(L);
-    for (size_t i = 0; i < q->nfields; i++) {
+    for (size_t i = from; i < to; i++) {
         const ls_field *f = &q->fields[i];
         push_lower(L, ls_field_name(q, f), f->nlen);
         lua_pushvalue(L, -1);
@@ -65,9 +66,21 @@ static void push_headers(lua_State *L, const ls_request *q) {
     }
 }
 
+static void push_headers(lua_State *L, const ls_request *q) {
+    push_field_table(L, q, 0, ls_request_nheaders(q));
+}
+
+/* The trailer section's fields (RFC 9110 6.5), kept apart from the head's; an empty table
+ * until the body has ended. */
+static void push_trailers(lua_State *L, const ls_request *q) {
+    size_t from = ls_request_nheaders(q);
+    push_field_table(L, q, from, q->body_done ? from + ls_request_ntrailers(q) : from);
+}
+
 static void push_raw_headers(lua_State *L, const ls_request *q) {
-    lua_createtable(L, (int)q->nfields * 2, 0);
-    for (size_t i = 0; i < q->nfields; i++) {
+    size_t n = ls_request_nheaders(q);
+    lua_createtable(L, (int)n * 2, 0);
+    for (size_t i = 0; i < n; i++) {
         const ls_field *f = &q->fields[i];
         lua_pushlstring(L, ls_field_name(q, f), f->nlen);
         lua_rawseti(L, -2, (lua_Integer)(2 * i + 1));
@@ -146,6 +159,11 @@ static int compute_field(lua_State *L, const ls_request *q, ls_conn *c, const ch
         if (strcmp(name, "headers") != 0)
             return 0;
         push_headers(L, q);
+        return 1;
+    case 't':
+        if (strcmp(name, "trailers") != 0)
+            return 0;
+        push_trailers(L, q);
         return 1;
     case 'r':
         if (strcmp(name, "rawHeaders") == 0) {
@@ -369,9 +387,12 @@ static int req_index(lua_State *L) {
         lua_pushboolean(L, r->aborted);
         return 1;
     }
-    /* Strings are cheap to make again; the tables (headers, rawHeaders) are made once and
-     * kept. A dead request answers from the snapshot taken when it was detached. */
-    int is_table = key[0] == 'h' ? strcmp(key, "headers") == 0 : strcmp(key, "rawHeaders") == 0;
+    /* Strings are cheap to make again; the tables (headers, rawHeaders, and trailers once
+     * the body has ended) are made once and kept. A dead request answers from the snapshot
+     * taken when it was detached. */
+    int is_table = key[0] == 'h'   ? strcmp(key, "headers") == 0
+                   : key[0] == 't' ? strcmp(key, "trailers") == 0
+                                   : strcmp(key, "rawHeaders") == 0;
     if (r->conn && !is_table) {
         if (!compute_field(L, ls_conn_request(r->conn), r->conn, NULL, key))
             lua_pushnil(L);
@@ -399,7 +420,7 @@ static int req_index(lua_State *L) {
         lua_pushnil(L);
         return 1;
     }
-    if (is_table) {
+    if (is_table && (key[0] != 't' || q->body_done)) { /* trailers: only the final table */
         lua_pushvalue(L, 2);
         lua_pushvalue(L, -2);
         lua_rawset(L, cache_idx); /* cache[key] = value */

@@ -221,7 +221,7 @@ static void conn_arm(ls_conn *c) {
         } else if (c->head_started || c->t->in_len || c->requests == 0) {
             kind = srv->kind_header, at = c->head_deadline;
         } else {
-            kind = srv->kind_idle, at = now + s->keepalive_timeout_ms;
+            kind = srv->kind_idle, at = now + ls_keepalive_idle_ms(s->keepalive_timeout_ms);
             progress = 0; /* bytes that start no request (bare CRLFs) do not extend it */
         }
         break;

@@ -14,3 +14,8 @@ void ls_keepalive_lower(ls_keepalive *k, ls_close_reason why) {
     k->on = 0;
     k->reason = (uint8_t)why;
 }
+
+uint64_t ls_keepalive_idle_ms(uint64_t timeout_ms) {
+    uint64_t margin = timeout_ms / 4;
+    return timeout_ms + (margin > 1000 ? 1000 : margin);
+}

@@ -29,4 +29,12 @@ static inline ls_close_reason ls_keepalive_reason(const ls_keepalive *k) {
     return (ls_close_reason)k->reason;
 }
 
+/* How long an idle keep-alive connection is kept open: the timeout it was announced with
+ * (Keep-Alive: timeout=S) plus a margin of a quarter of it, at most 1 s (Node.js's
+ * keepAliveTimeoutBuffer). A client counts S from when it got the response, which is later
+ * than the server's count starts (the loop's cached time, the delivery, the client's own
+ * scheduling); without the margin a request sent just before S could cross the FIN and be
+ * lost. */
+uint64_t ls_keepalive_idle_ms(uint64_t timeout_ms);
+
 #endif

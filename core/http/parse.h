@@ -36,6 +36,8 @@ typedef struct ls_parse {
     const char *head_mark; /* where this execute's head bytes start */
     const char *exec_start, *exec_end; /* the input llhttp is executing */
     unsigned in_head : 1;      /* between a request's first method byte and its head's end */
+    unsigned in_trailers : 1;  /* between the last chunk's line and the trailer section's end */
+    unsigned cr_pending : 1;   /* the head or trailer bytes checked so far end with a CR */
     unsigned crlf_check : 2;   /* bytes of the CRLF after chunk data still to verify */
     unsigned value_at_end : 1; /* the last field value piece ended with the input */
 } ls_parse;

@@ -10,6 +10,13 @@ typedef struct ls_field {
     uint32_t name, nlen, value, vlen; /* offsets into the arena */
 } ls_field;
 
+/* Where ls_chunk_line_scan stopped in a chunk-size line that has not all arrived. */
+typedef struct ls_chunk_scan {
+    uint32_t off;    /* bytes of the line scanned */
+    uint32_t hexlen; /* bytes of chunk-size at its start */
+    uint8_t state;
+} ls_chunk_scan;
+
 typedef struct ls_request {
     char *arena; /* url, then field names and values, as received */
     size_t alen, acap;
@@ -32,6 +39,12 @@ typedef struct ls_request {
     unsigned has_te : 1;         /* a Transfer-Encoding field was present */
     unsigned is_head : 1;        /* the method is HEAD */
     unsigned is_connect : 1;     /* the method is CONNECT */
+    unsigned head_done : 1;      /* the head is complete: fields fed from now on are trailers */
+    unsigned body_done : 1;      /* the message is complete: body and trailer section */
+    unsigned chunk_line : 1;     /* the input starts with a chunk-size line (see parse.c) */
+    uint32_t nhead;              /* fields in the head, once head_done; the rest are trailers */
+    uint32_t head_alen;          /* arena bytes of the head, once head_done */
+    ls_chunk_scan chunk;
     uint64_t body_received;
 } ls_request;
 
@@ -43,8 +56,20 @@ void ls_request_reset(ls_request *r);
 /* Appends bytes to the url, a field name or a field value (by `part`: 0, 1, 2); consecutive
  * calls for the same part extend it. Returns -1 when out of memory. */
 int ls_request_feed(ls_request *r, int part, const char *at, size_t len);
-/* Called when a field value is complete: looks at the fields the engine cares about. */
+/* Called when a field value is complete: looks at the fields the engine cares about. A
+ * trailer field is only checked for a valid name (bad_field): RFC 9110 6.5.1, trailers are
+ * not merged into the head and say nothing about framing or the connection. */
 void ls_request_field_done(ls_request *r);
+/* The head is complete: the fields fed after this are the trailer section's. */
+void ls_request_head_done(ls_request *r);
+
+/* Scans a chunk-size line (RFC 9112 7.1, 7.1.1):
+ *   1*HEXDIG *( BWS ";" BWS token [ BWS "=" BWS ( token / quoted-string ) ] ) CRLF
+ * line[0..n) is what has arrived of it, from its first byte; the scan goes on where the last
+ * call on s stopped (zero s for a new line). Returns the line's length (CRLF included) once
+ * it is complete, 0 when more is needed, -1 when it is invalid (a bare CR among them). The
+ * size is the first s->hexlen bytes; extensions are only checked, never interpreted. */
+long ls_chunk_line_scan(ls_chunk_scan *s, const char *line, size_t n);
 
 static inline const char *ls_request_url(const ls_request *r) { return r->arena; }
 static inline const char *ls_field_name(const ls_request *r, const ls_field *f) {
@@ -53,8 +78,18 @@ static inline const char *ls_field_name(const ls_request *r, const ls_field *f) 
 static inline const char *ls_field_value(const ls_request *r, const ls_field *f) {
     return r->arena + f->value;
 }
-/* Bytes of head stored (url, names, values). */
-static inline size_t ls_request_head_bytes(const ls_request *r) { return r->alen; }
+/* Bytes stored of the section being parsed (url, names, values): the head, or once the head
+ * is done the trailer section (each has its own --max-header budget). */
+static inline size_t ls_request_head_bytes(const ls_request *r) {
+    return r->head_done ? r->alen - r->head_alen : r->alen;
+}
+/* Header fields are fields[0 .. ls_request_nheaders); trailer fields follow them. */
+static inline size_t ls_request_nheaders(const ls_request *r) {
+    return r->head_done ? r->nhead : r->nfields;
+}
+static inline size_t ls_request_ntrailers(const ls_request *r) {
+    return r->head_done ? r->nfields - r->nhead : 0;
+}
 
 
 #endif

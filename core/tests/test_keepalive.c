@@ -49,7 +49,16 @@ static void test_lower(void) {
     CHECK_EQ_INT(LS_CLOSE_FINISH, ls_keepalive_reason(&k));
 }
 
+static void test_idle_margin(void) {
+    /* the idle close comes after the announced time: a quarter more, at most 1 s */
+    CHECK_EQ_INT(6000, (int)ls_keepalive_idle_ms(5000));
+    CHECK_EQ_INT(1250, (int)ls_keepalive_idle_ms(1000));
+    CHECK_EQ_INT(61000, (int)ls_keepalive_idle_ms(60000));
+    CHECK_EQ_INT(0, (int)ls_keepalive_idle_ms(0));
+}
+
 int main(void) {
+    test_idle_margin();
     test_begin();
     test_lower();
     return check_summary("test_keepalive");
