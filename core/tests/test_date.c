@@ -1,4 +1,4 @@
-/* Unit tests for core/date.h: IMF-fixdate (RFC 9110 5.6.7) formatting. */
+/* Unit tests for core/http/date.h: IMF-fixdate (RFC 9110 5.6.7) formatting. */
 #include "check.h"
 
 #include "date.h"

@@ -1,4 +1,4 @@
-/* Unit tests for core/deadline.h: sorted lists of deadlines on one libuv timer. */
+/* Unit tests for core/io/deadline.h: sorted lists of deadlines on one libuv timer. */
 #include "check.h"
 
 #include "deadline.h"

@@ -1,4 +1,4 @@
-/* Unit tests for core/outq.h: coalescing, large pieces, references and their release, partial
+/* Unit tests for core/io/outq.h: coalescing, large pieces, references and their release, partial
  * consumption, moves, and a randomized run against a reference byte string. */
 /* mmap's MAP_ANONYMOUS and MAP_NORESERVE, for the > 4 GiB reference test */
 #define _DEFAULT_SOURCE

@@ -1,4 +1,4 @@
-/* Unit tests for core/response_head.h: framing decisions, reason phrases, field validation and
+/* Unit tests for core/http/response_head.h: framing decisions, reason phrases, field validation and
  * the exact bytes of serialized response heads (RFC 9110, RFC 9112). */
 #include "check.h"
 
