@@ -827,7 +827,54 @@ static void random_run(unsigned seed, int ops) {
     free(scratch);
 }
 
+static int file_released;
+static void release_file(void *ctx) { file_released += *(int *)ctx; }
+
+/* File ranges: held as (fd, pos, len), never handed out as memory buffers; memory before
+ * them goes out as usual; consuming walks through them; release runs once, also on clear. */
+static void test_file_ranges(void) {
+    ls_outq q;
+    ls_outq_init(&q);
+    int one = 1, ten = 10;
+    file_released = 0;
+    CHECK_EQ_INT(0, ls_outq_append(&q, "head", 4));
+    CHECK_EQ_INT(0, ls_outq_append_file(&q, 7, 100, 50, release_file, &one));
+    CHECK_EQ_INT(0, ls_outq_append(&q, "tail", 4));
+    CHECK_EQ_INT(58, (int)q.bytes);
+    uv_buf_t bufs[8];
+    CHECK_EQ_INT(1, (int)ls_outq_bufs(&q, bufs, 8)); /* "head" only: the file range stops it */
+    CHECK_MEM("head", 4, bufs[0].base, bufs[0].len);
+    CHECK(ls_outq_front_file(&q) == NULL);
+    ls_outq_consume(&q, 4);
+    const ls_seg *f = ls_outq_front_file(&q);
+    CHECK(f != NULL);
+    if (f) {
+        CHECK_EQ_INT(7, f->fd);
+        CHECK_EQ_INT(100, (int)f->pos);
+        CHECK_EQ_INT(50, (int)(f->len - f->off));
+    }
+    CHECK_EQ_INT(0, (int)ls_outq_bufs(&q, bufs, 8));
+    ls_outq_consume(&q, 20); /* part of the range */
+    f = ls_outq_front_file(&q);
+    CHECK(f != NULL && f->off == 20);
+    CHECK_EQ_INT(0, file_released);
+    ls_outq_consume(&q, 30); /* the rest: released, "tail" is next */
+    CHECK_EQ_INT(1, file_released);
+    CHECK(ls_outq_front_file(&q) == NULL);
+    CHECK_EQ_INT(1, (int)ls_outq_bufs(&q, bufs, 8));
+    CHECK_MEM("tail", 4, bufs[0].base, bufs[0].len);
+    /* a range still queued is released when the queue is cleared; an empty one at once */
+    CHECK_EQ_INT(0, ls_outq_append_file(&q, 8, 0, 5, release_file, &ten));
+    CHECK_EQ_INT(0, ls_outq_append_file(&q, 8, 0, 0, release_file, &ten));
+    CHECK_EQ_INT(11, file_released);
+    ls_outq_clear(&q);
+    CHECK_EQ_INT(21, file_released);
+    CHECK_EQ_INT(0, (int)q.bytes);
+    ls_outq_free(&q);
+}
+
 int main(void) {
+    test_file_ranges();
     test_empty();
     test_coalesce();
     test_large();
