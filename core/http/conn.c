@@ -209,28 +209,37 @@ void ls_conn_init_kinds(ls_server *s) {
 
 /* Which bound is in force now (the transport's own, lingering and send, come first). */
 static void conn_arm(ls_conn *c) {
-    const ls_settings *s = cfg(c);
     ls_server *srv = c->server;
-    uint64_t now = now_ms(c), at = 0;
+    ls_transport *t = c->t;
     unsigned kind = LS_DEADLINE_NONE;
     int progress = 1;
     switch (c->state) {
     case ST_HEAD:
         if (c->discarding) {
-            kind = srv->kind_body, at = now + s->body_timeout_ms;
-        } else if (c->head_started || c->t->in_len || c->requests == 0) {
-            kind = srv->kind_header, at = c->head_deadline;
+            kind = srv->kind_body;
+        } else if (c->head_started || t->in_len || c->requests == 0) {
+            kind = srv->kind_header;
         } else {
-            kind = srv->kind_idle, at = now + ls_keepalive_idle_ms(s->keepalive_timeout_ms);
+            kind = srv->kind_idle;
             progress = 0; /* bytes that start no request (bare CRLFs) do not extend it */
         }
         break;
     case ST_ACTIVE:
-        if (!c->msg_complete && c->t->reading)
-            kind = srv->kind_body, at = now + s->body_timeout_ms;
+        if (!c->msg_complete && t->reading)
+            kind = srv->kind_body;
         break;
     }
-    ls_transport_arm(c->t, kind, at, progress);
+    if (ls_transport_armed_as(t, kind, progress))
+        return;
+    const ls_settings *s = cfg(c);
+    uint64_t at = 0;
+    if (kind == srv->kind_body)
+        at = now_ms(c) + s->body_timeout_ms;
+    else if (kind == srv->kind_header)
+        at = c->head_deadline;
+    else if (kind == srv->kind_idle)
+        at = now_ms(c) + ls_keepalive_idle_ms(s->keepalive_timeout_ms);
+    ls_transport_arm(t, kind, at, progress);
 }
 
 static void conn_update_reading(ls_conn *c) {

@@ -283,8 +283,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
     ls_io_run_pending(io);
 }
 
-void ls_transport_read(ls_transport *t, int want) {
-    want = want && !t->peer_eof && !t->closing;
+void ls_transport_read_set(ls_transport *t, int want) {
     if (want && !t->reading)
         uv_read_start((uv_stream_t *)&t->tcp, on_alloc, on_read);
     else if (!want && t->reading)
@@ -448,7 +447,7 @@ void ls_transport_arm(ls_transport *t, unsigned kind, uint64_t at, int progress_
     if (t->closing)
         return;
     ls_io *io = t->io;
-    uint64_t now = uv_now(io->loop);
+    uint64_t now = ls_io_now(io);
     int progress = progress_read ? t->read_progress : 0;
     if (t->lingering) {
         kind = io->kind_linger;

@@ -122,7 +122,12 @@ ls_transport *ls_transport_open_fd(ls_io *io, int fd);
 void ls_transport_set_proto(ls_transport *t, const ls_proto *proto, void *ctx);
 
 /* Reading on or off (off while the protocol cannot take more). */
-void ls_transport_read(ls_transport *t, int want);
+void ls_transport_read_set(ls_transport *t, int want);
+static inline void ls_transport_read(ls_transport *t, int want) {
+    want = want && !t->peer_eof && !t->closing;
+    if (want != (int)t->reading)
+        ls_transport_read_set(t, want);
+}
 /* Keeps len unused bytes (from on_data; from_in as given there) at the start of t->in. */
 int ls_transport_keep(ls_transport *t, const char *data, size_t len, int from_in);
 
@@ -138,6 +143,13 @@ void ls_transport_defer(ls_transport *t);
  * of the same kind is moved only when the progress it measures happened (progress_read:
  * input counts, else output), so busy connections do not move it on every event. */
 void ls_transport_arm(ls_transport *t, unsigned kind, uint64_t at, int progress_read);
+/* Whether ls_transport_arm(t, kind, ..., progress_read) would leave the deadline as it is
+ * (the common case, checked before the protocol works out a time). */
+static inline int ls_transport_armed_as(const ls_transport *t, unsigned kind, int progress_read) {
+    return !t->lingering && !t->out.bytes && !t->inflight && kind == t->dl_kind &&
+           !(progress_read && t->read_progress) &&
+           (kind == LS_DEADLINE_NONE || t->deadline.next != NULL);
+}
 
 /* The exchange is over: FIN after the last queued byte, then input is read and thrown away
  * for at most the lingering time (a silence of linger_idle ends it sooner), then the close.
@@ -157,6 +169,6 @@ static inline size_t ls_transport_queued(const ls_transport *t) { return t->out.
 static inline int ls_transport_busy(const ls_transport *t) {
     return t->out.bytes || t->inflight;
 }
-static inline uint64_t ls_io_now(const ls_io *io) { return uv_now(io->loop); }
+static inline uint64_t ls_io_now(const ls_io *io) { return io->loop->time; /* uv_now */ }
 
 #endif
