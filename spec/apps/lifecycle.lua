@@ -571,6 +571,14 @@ routes["/ka"] = function(req, res)
     res:finish("ka")
 end
 
+-- /ka-lowered: lowers keep-alive, then tries to raise it again.
+routes["/ka-lowered"] = function(req, res)
+    res.shouldKeepAlive = false
+    res.shouldKeepAlive = true
+    state.ka_lowered_after_raise = res.shouldKeepAlive
+    res:finish("lowered")
+end
+
 -- /destroy-calls: destroys, then uses the response every way; records each outcome.
 routes["/destroy-calls"] = function(req, res)
     res:destroy()
