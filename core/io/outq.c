@@ -86,37 +86,39 @@ int ls_outq_append(ls_outq *q, const char *data, size_t len) {
     return 0;
 }
 
-int ls_outq_append_ref(ls_outq *q, const char *data, size_t len, ls_release_fn release,
-                       void *ctx) {
+/* A new segment of len bytes owned by someone else (release(ctx) when done), or NULL: then
+ * release has run already, and *r says 0 (nothing to queue) or -1 (out of memory). */
+static ls_seg *push_ref(ls_outq *q, size_t len, ls_release_fn release, void *ctx, int *r) {
     ls_seg *s = len ? seg_push(q) : NULL;
     if (!s) {
         if (release)
             release(ctx);
-        return len ? -1 : 0;
+        *r = len ? -1 : 0;
+        return NULL;
     }
-    s->base = data;
     s->len = len;
     s->release = release;
     s->ctx = ctx;
     q->bytes += len;
-    return 0;
+    return s;
+}
+
+int ls_outq_append_ref(ls_outq *q, const char *data, size_t len, ls_release_fn release,
+                       void *ctx) {
+    int r = 0;
+    ls_seg *s = push_ref(q, len, release, ctx, &r);
+    if (s)
+        s->base = data;
+    return r;
 }
 
 int ls_outq_append_file(ls_outq *q, int fd, int64_t pos, size_t len, ls_release_fn release,
                         void *ctx) {
-    ls_seg *s = len ? seg_push(q) : NULL;
-    if (!s) {
-        if (release)
-            release(ctx);
-        return len ? -1 : 0;
-    }
-    s->fd = fd;
-    s->pos = pos;
-    s->len = len;
-    s->release = release;
-    s->ctx = ctx;
-    q->bytes += len;
-    return 0;
+    int r = 0;
+    ls_seg *s = push_ref(q, len, release, ctx, &r);
+    if (s)
+        s->fd = fd, s->pos = pos;
+    return r;
 }
 
 int ls_outq_move(ls_outq *dst, ls_outq *src) {
