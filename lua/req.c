@@ -258,7 +258,7 @@ void ls_req_on_body(ls_lreq *r) {
             ls_lreq_wake(r, WAIT_READ, push_chunk);
         return;
     }
-    if (!r->has_listeners)
+    if (!r->body_listeners) /* only req 'data' and 'end' listeners take the body */
         return;
     lua_State *L = r->vm->L;
     while (r->conn && (n = ls_conn_body(r->conn, &p)) > 0) {
