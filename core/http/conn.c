@@ -8,6 +8,7 @@
 #include "response_body.h"
 #include "server.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,18 +20,17 @@ enum { ST_HEAD, ST_ACTIVE, ST_LINGER };
 struct ls_conn {
     ls_conn_link link; /* first: the server's list */
     ls_transport *t;
-    ls_server *server;
-    int state;
-    ls_parse parse;
+    ls_parse *parse; /* lent from the pool while requests are parsed */
     ls_request req;
     ls_response res;
-    ls_keepalive ka; /* whether another request may follow this one */
     char *body;      /* request body the application has not taken */
     size_t body_len, body_cap;
     void *ud; /* the application's request handle */
     uint64_t requests;
     uint64_t head_deadline;
     uint64_t head_wire_mark; /* wire_bytes beyond which the current head is on the wire */
+    uint8_t state;
+    ls_keepalive ka; /* whether another request may follow this one */
     unsigned parser_paused : 1; /* llhttp waits at the end of the active request */
     unsigned parse_dead : 1;    /* input is no longer parsed (error or lingering) */
     unsigned msg_complete : 1;  /* the active request's body is complete */
@@ -49,8 +49,12 @@ static void conn_fail(ls_conn *c, int status, ls_close_reason why);
 static void conn_linger(ls_conn *c, ls_close_reason why);
 static void conn_advance(ls_conn *c);
 
+/* The server whose io the transport shares (one pointer fewer in every connection). */
+static inline ls_server *server_of(const ls_conn *c) {
+    return (ls_server *)((char *)c->t->io - offsetof(ls_server, io));
+}
 static inline uint64_t now_ms(const ls_conn *c) { return ls_io_now(c->t->io); }
-static inline const ls_settings *cfg(const ls_conn *c) { return &c->server->settings; }
+static inline const ls_settings *cfg(const ls_conn *c) { return &server_of(c)->settings; }
 static inline size_t queued(const ls_conn *c) { return c->t->out.bytes + c->res.pre.bytes; }
 static inline int closing(const ls_conn *c) { return c->t->closing; }
 /* The request can still be answered (not closing, not yet detached). */
@@ -64,7 +68,7 @@ static void conn_defer(ls_conn *c) { ls_transport_defer(c->t); }
 
 static void on_begin(void *ctx) {
     ls_conn *c = ctx;
-    ls_pool_take(&c->server->pool, &c->req, &c->res, &c->t->out);
+    ls_pool_take(&server_of(c)->pool, &c->req, &c->res, &c->t->out);
     ls_request_reset(&c->req);
     c->head_started = 1;
     c->head_deadline = now_ms(c) + cfg(c)->header_timeout_ms;
@@ -136,14 +140,14 @@ static void on_deferred(ls_transport *t) { conn_advance(t->ctx); }
 
 static void on_closed(ls_transport *t) {
     ls_conn *c = t->ctx;
-    ls_server *s = c->server;
+    ls_server *s = server_of(c);
     void *ud = c->ud;
     c->ud = NULL;
     ls_outq_clear(&c->res.pre);
     if (ud)
         s->app->on_abort(ud);
     ls_server_forget(s, c);
-    ls_pool_give(&s->pool, &c->req, &c->res, &t->out, ls_parse_release(&c->parse));
+    ls_pool_give(&s->pool, &c->req, &c->res, &t->out, c->parse);
     ls_request_free(&c->req);
     ls_response_free(&c->res);
     free(c->body);
@@ -209,7 +213,7 @@ void ls_conn_init_kinds(ls_server *s) {
 
 /* Which bound is in force now (the transport's own, lingering and send, come first). */
 static void conn_arm(ls_conn *c) {
-    ls_server *srv = c->server;
+    ls_server *srv = server_of(c);
     ls_transport *t = c->t;
     unsigned kind = LS_DEADLINE_NONE;
     int progress = 1;
@@ -265,7 +269,6 @@ void ls_conn_start(ls_server *s, ls_transport *t) {
         ls_transport_close(t, LS_CLOSE_LIMIT, 1); /* no protocol: nothing is called */
         return;
     }
-    c->server = s;
     c->t = t;
     ls_request_init(&c->req);
     ls_response_init(&c->res);
@@ -303,7 +306,7 @@ void ls_conn_stop(ls_conn *c) {
 /* ---------------------------------------------------------------- parsing */
 
 static void dispatch(ls_conn *c) {
-    ls_server *s = c->server;
+    ls_server *s = server_of(c);
     const ls_request *r = &c->req;
     c->state = ST_ACTIVE;
     c->head_started = 0;
@@ -329,27 +332,26 @@ static void conn_input(ls_conn *c, const char *data, size_t len, int from_in) {
     int body_news = 0;
     int kick = 0; /* after a head, parse once more even with no input: a request without a
                      body completes right there */
-    if (!c->parse.parser && len && !c->parse_dead) {
-        llhttp_t *parser = ls_pool_parser(&c->server->pool);
-        if (!parser) {
+    if (!c->parse && len && !c->parse_dead) {
+        if (!(c->parse = ls_pool_parse(&server_of(c)->pool))) {
             conn_close(c, LS_CLOSE_PEER, 1);
             return;
         }
         ls_parse_limits limits = {cfg(c)->max_header, cfg(c)->max_url, cfg(c)->max_body};
-        ls_parse_start(&c->parse, parser, &c->req, &parse_events, c, limits);
+        ls_parse_start(c->parse, &c->req, &parse_events, c, limits);
     }
     while ((len || kick) && !closing(c) && !c->parser_paused && !c->parse_dead) {
         kick = 0;
         size_t used;
-        int r = ls_parse_execute(&c->parse, data, len, &used);
+        int r = ls_parse_execute(c->parse, data, len, &used);
         data += used, len -= used;
         if (r == LS_PARSE_MORE)
             break;
         if (r == LS_PARSE_ERROR) {
             LS_LOG(LS_LOG_DEBUG, "%s: bad request: %d (%s)", ls_transport_peer(c->t),
-                   c->parse.error_status, ls_parse_error_text(&c->parse));
+                   c->parse->error_status, ls_parse_error_text(c->parse));
             len = 0;
-            conn_fail(c, c->parse.error_status, LS_CLOSE_PROTOCOL);
+            conn_fail(c, c->parse->error_status, LS_CLOSE_PROTOCOL);
             break;
         }
         if (r == LS_PARSE_HEAD) {
@@ -362,7 +364,7 @@ static void conn_input(ls_conn *c, const char *data, size_t len, int from_in) {
         } else { /* the end of a body thrown away: go on with the next request */
             c->discarding = 0;
             c->head_started = 0;
-            ls_parse_resume(&c->parse);
+            ls_parse_resume(c->parse);
         }
     }
     if (closing(c))
@@ -374,7 +376,7 @@ static void conn_input(ls_conn *c, const char *data, size_t len, int from_in) {
         return;
     }
     if (c->state == ST_ACTIVE && c->ud && (body_news || c->body_len != body_before))
-        c->server->app->on_body(c->ud);
+        server_of(c)->app->on_body(c->ud);
 }
 
 /* ---------------------------------------------------------------- responses */
@@ -418,7 +420,7 @@ static void emit_head(ls_conn *c, const char *data, size_t len, ls_release_fn re
     ls_framing_out fo = ls_framing_decide(&fi);
     if (res->user_close) /* the handler's own Connection: close */
         ls_keepalive_lower(ka, LS_CLOSE_FINISH);
-    if (c->server->stopping)
+    if (server_of(c)->stopping)
         ls_keepalive_lower(ka, LS_CLOSE_SHUTDOWN);
     /* A body we will not read in full, or one the client still waits to be asked for
      * (Expect: 100-continue unanswered): it may or may not come, so the connection cannot be
@@ -474,7 +476,7 @@ static void conn_linger(ls_conn *c, ls_close_reason why) {
 /* Every byte of the response is in the kernel: tell the application, then read the
  * keep-alive flag once, to serve the next request or to close. */
 static void response_done(ls_conn *c) {
-    ls_server *s = c->server;
+    ls_server *s = server_of(c);
     void *ud = c->ud;
     c->ud = NULL;
     c->requests++;
@@ -503,13 +505,15 @@ static void response_done(ls_conn *c) {
     ls_response_reset(&c->res);
     if (c->parser_paused) {
         c->parser_paused = 0;
-        ls_parse_resume(&c->parse);
+        ls_parse_resume(c->parse);
     }
     conn_update_reading(c);
     if (c->t->in_len)
         conn_input(c, c->t->in, c->t->in_len, 1);
-    else if (!c->discarding) /* idle until the next request: keep nothing */
-        ls_pool_give(&s->pool, &c->req, &c->res, &c->t->out, ls_parse_release(&c->parse));
+    else if (!c->discarding) { /* idle until the next request: keep nothing */
+        ls_pool_give(&s->pool, &c->req, &c->res, &c->t->out, c->parse);
+        c->parse = NULL;
+    }
     if (!closing(c)) {
         conn_update_reading(c);
         conn_arm(c);
@@ -543,13 +547,13 @@ static void conn_advance(ls_conn *c) {
         }
         if (c->body_poke && c->ud) {
             c->body_poke = 0;
-            c->server->app->on_body(c->ud);
+            server_of(c)->app->on_body(c->ud);
             if (!usable(c))
                 return;
         }
         if (c->want_drain && queued(c) < cfg(c)->high_water && c->ud) {
             c->want_drain = 0;
-            c->server->app->on_drain(c->ud);
+            server_of(c)->app->on_drain(c->ud);
             if (!usable(c))
                 return;
         }
@@ -597,7 +601,7 @@ static void conn_fail(ls_conn *c, int status, ls_close_reason why) {
     ls_keepalive_lower(&c->ka, why);
     error_response(c, status);
     if (ud)
-        c->server->app->on_abort(ud);
+        server_of(c)->app->on_abort(ud);
 }
 
 void ls_conn_respond_error(ls_conn *c, int status) {
@@ -640,7 +644,7 @@ void ls_conn_destroy(ls_conn *c) {
 const ls_request *ls_conn_request(const ls_conn *c) { return &c->req; }
 const ls_response *ls_conn_response(const ls_conn *c) { return &c->res; }
 const char *ls_conn_remote_address(const ls_conn *c) { return ls_transport_peer(c->t); }
-ls_server *ls_conn_server(const ls_conn *c) { return c->server; }
+ls_server *ls_conn_server(const ls_conn *c) { return server_of(c); }
 
 size_t ls_conn_body(const ls_conn *c, const char **data) {
     *data = c->body;

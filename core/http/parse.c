@@ -190,9 +190,10 @@ static const llhttp_settings_t *parser_settings(void) {
     return &settings;
 }
 
-void ls_parse_start(ls_parse *p, llhttp_t *parser, ls_request *req,
-                    const ls_parse_events *events, void *ctx, ls_parse_limits limits) {
-    p->parser = parser;
+void ls_parse_start(ls_parse *p, ls_request *req, const ls_parse_events *events, void *ctx,
+                    ls_parse_limits limits) {
+    memset(p, 0, sizeof *p);
+    llhttp_t *parser = &p->parser;
     p->req = req;
     p->events = events;
     p->ctx = ctx;
@@ -205,16 +206,10 @@ void ls_parse_start(ls_parse *p, llhttp_t *parser, ls_request *req,
     parser->data = p;
 }
 
-llhttp_t *ls_parse_release(ls_parse *p) {
-    llhttp_t *parser = p->parser;
-    p->parser = NULL;
-    return parser;
-}
-
-void ls_parse_resume(ls_parse *p) { llhttp_resume(p->parser); }
+void ls_parse_resume(ls_parse *p) { llhttp_resume(&p->parser); }
 
 const char *ls_parse_error_text(const ls_parse *p) {
-    const char *reason = p->parser ? llhttp_get_error_reason(p->parser) : NULL;
+    const char *reason = llhttp_get_error_reason(&p->parser);
     return reason ? reason : "";
 }
 
@@ -287,11 +282,11 @@ static long chunk_line(ls_parse *p, const char *data, size_t len) {
     r->chunk_line = 0;
     p->exec_start = data;
     p->exec_end = data + r->chunk.hexlen;
-    if (llhttp_execute(p->parser, data, r->chunk.hexlen) != HPE_OK ||
-        llhttp_execute(p->parser, "\r\n", 2) != HPE_OK)
+    if (llhttp_execute(&p->parser, data, r->chunk.hexlen) != HPE_OK ||
+        llhttp_execute(&p->parser, "\r\n", 2) != HPE_OK)
         return -1; /* a size that overflows */
     memset(&r->chunk, 0, sizeof r->chunk);
-    if (p->parser->flags & F_TRAILING) { /* the last chunk: the trailer section follows */
+    if (p->parser.flags & F_TRAILING) { /* the last chunk: the trailer section follows */
         p->in_trailers = 1;
         p->head_bytes = 0;
         p->cr_pending = 0;
@@ -323,8 +318,8 @@ int ls_parse_execute(ls_parse *p, const char *data, size_t len, size_t *used) {
             p->head_mark = data;
         p->exec_start = data;
         p->exec_end = data + len;
-        llhttp_errno_t err = llhttp_execute(p->parser, data, len);
-        const char *stop = err == HPE_OK ? data + len : llhttp_get_error_pos(p->parser);
+        llhttp_errno_t err = llhttp_execute(&p->parser, data, len);
+        const char *stop = err == HPE_OK ? data + len : llhttp_get_error_pos(&p->parser);
         *used = (size_t)(stop - start);
         if ((p->in_head || p->in_trailers) && (err == HPE_OK || err == HPE_PAUSED)) {
             int status = section_bytes(p, p->in_head ? p->head_mark : data, stop);
@@ -344,7 +339,7 @@ int ls_parse_execute(ls_parse *p, const char *data, size_t len, size_t *used) {
              * (RFC 9110 7.8) and the parser goes on with the next request. */
             len -= (size_t)(stop - data);
             data = stop;
-            llhttp_resume_after_upgrade(p->parser);
+            llhttp_resume_after_upgrade(&p->parser);
             continue;
         }
         if (err != HPE_PAUSED) {
@@ -352,11 +347,11 @@ int ls_parse_execute(ls_parse *p, const char *data, size_t len, size_t *used) {
             return LS_PARSE_ERROR;
         }
         if (p->pause == PAUSE_HEAD) {
-            llhttp_resume(p->parser);
+            llhttp_resume(&p->parser);
             return LS_PARSE_HEAD;
         }
         if (p->pause == PAUSE_CHUNK) { /* a chunk-size line next, or the message's end */
-            llhttp_resume(p->parser);
+            llhttp_resume(&p->parser);
             len -= (size_t)(stop - data);
             data = stop;
             continue;

@@ -24,8 +24,10 @@ typedef struct ls_parse_limits {
     size_t max_body;   /* a Content-Length above it -> 413 */
 } ls_parse_limits;
 
+/* The state of parsing one connection's messages, llhttp's own included. Lent from the pool
+ * (core/http/pool.h) while a connection parses, so an idle connection holds none of it. */
 typedef struct ls_parse {
-    llhttp_t *parser; /* lent from the pool while a message is parsed */
+    llhttp_t parser;
     ls_request *req;
     const ls_parse_events *events;
     void *ctx;
@@ -49,9 +51,9 @@ enum {
     LS_PARSE_ERROR, /* the input is malformed or over a limit: answer error_status */
 };
 
-/* Starts parsing requests with parser (which the ls_parse owns from now on). */
-void ls_parse_start(ls_parse *p, llhttp_t *parser, ls_request *req,
-                    const ls_parse_events *events, void *ctx, ls_parse_limits limits);
+/* Starts parsing requests into req (whatever p held before is forgotten). */
+void ls_parse_start(ls_parse *p, ls_request *req, const ls_parse_events *events, void *ctx,
+                    ls_parse_limits limits);
 /* Parses len bytes (len may be 0 right after a head: a message without a body completes
  * there). Stops after a head, after a message, at an error, or when the input is used up;
  * *used says how many bytes were taken. */
@@ -60,8 +62,6 @@ int ls_parse_execute(ls_parse *p, const char *data, size_t len, size_t *used);
 void ls_parse_resume(ls_parse *p);
 /* llhttp's words for the last error (for the log). */
 const char *ls_parse_error_text(const ls_parse *p);
-/* Gives the parser up (for the pool); the next message needs ls_parse_start again. */
-llhttp_t *ls_parse_release(ls_parse *p);
 /* Bytes of the current message's head taken so far: a head has started. */
 static inline int ls_parse_in_head(const ls_parse *p) { return p->in_head; }
 

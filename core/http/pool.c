@@ -8,7 +8,7 @@
 
 static void kit_free(ls_kit *k) {
     free(k->arena), free(k->fields), free(k->strings), free(k->headers), free(k->segs);
-    free(k->block), free(k->parser);
+    free(k->block), free(k->parse);
 }
 
 void ls_pool_take(ls_pool *p, ls_request *req, ls_response *res, ls_outq *out) {
@@ -28,25 +28,25 @@ void ls_pool_take(ls_pool *p, ls_request *req, ls_response *res, ls_outq *out) {
         out->spare = k->block;
         k->segs = NULL, k->block = NULL;
     }
-    /* what the connection had already, its parser among them (rarely anything) */
-    if (k->strings || k->headers || k->segs || k->block || k->parser)
+    /* what the connection had already, its parse state among them (rarely anything) */
+    if (k->strings || k->headers || k->segs || k->block || k->parse)
         kit_free(k);
 }
 
-llhttp_t *ls_pool_parser(ls_pool *p) {
+ls_parse *ls_pool_parse(ls_pool *p) {
     ls_kit *k = p->n ? &p->kits[p->n - 1] : NULL;
-    if (k && k->parser) {
-        llhttp_t *parser = k->parser;
-        k->parser = NULL;
-        return parser;
+    if (k && k->parse) {
+        ls_parse *parse = k->parse;
+        k->parse = NULL;
+        return parse;
     }
-    return malloc(sizeof(llhttp_t));
+    return malloc(sizeof(ls_parse));
 }
 
 void ls_pool_give(ls_pool *p, ls_request *req, ls_response *res, ls_outq *out,
-                  llhttp_t *parser) {
+                  ls_parse *parse) {
     if (!req->arena || out->bytes || res->pre.bytes) {
-        free(parser);
+        free(parse);
         return;
     }
     /* the output queue may keep its emptied last block: that is the kit's block */
@@ -60,7 +60,7 @@ void ls_pool_give(ls_pool *p, ls_request *req, ls_response *res, ls_outq *out,
     }
     ls_outq_free(&res->pre); /* empty: its segment table goes too */
     ls_kit k = {req->arena, req->acap, req->fields, req->fcap, res->strings, res->scap,
-                res->headers, res->hcap, out->segs, out->cap, block, parser};
+                res->headers, res->hcap, out->segs, out->cap, block, parse};
     req->arena = NULL, req->acap = req->alen = 0, req->fields = NULL;
     req->fcap = req->nfields = 0;
     res->strings = NULL, res->scap = res->slen = 0, res->headers = NULL;

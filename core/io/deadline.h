@@ -6,7 +6,7 @@
  * connection, an outbound client, a protocol) adds its own kinds. A new
  * deadline almost always goes at the tail and moving one is O(1): a busy connection re-arms
  * its timeout on every request without touching libuv's timer heap, and an idle one costs a
- * 32-byte link instead of a uv_timer_t. The timer is armed for the earliest head; when it
+ * 24-byte link instead of a uv_timer_t. The timer is armed for the earliest head; when it
  * fires, every expired deadline is unlinked and its callback runs. */
 #ifndef LS_DEADLINE_H
 #define LS_DEADLINE_H
@@ -18,8 +18,8 @@
 
 typedef struct ls_deadline {
     struct ls_deadline *prev, *next; /* NULL when not armed */
-    uint64_t at;                     /* loop time (ms) */
-    unsigned kind;                   /* the list it is in, while armed */
+    uint64_t at : 56;                /* loop time (ms) */
+    uint64_t kind : 8;               /* the list it is in, while armed */
 } ls_deadline;
 
 typedef void (*ls_deadline_fn)(ls_deadline *d);

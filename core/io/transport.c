@@ -16,13 +16,23 @@ const char *const ls_close_reason_names[LS_CLOSE_REASONS] = {
     "limit",        "destroy", "peer-reset",   "protocol-error", "shutdown",
 };
 
-/* A write and a shutdown are never in flight together (the shutdown waits for an empty
- * queue), so they share one allocation, made only by transports that need it: most output
- * goes out whole through uv_try_write. */
-union ls_ioreq {
-    uv_write_t write;
-    uv_shutdown_t shutdown;
+/* What only some transports need, made on first need: most output goes out whole through
+ * uv_try_write, and most connections never linger. A write and a shutdown are never in
+ * flight together (the shutdown waits for an empty queue), so they share the space. */
+struct ls_ioreq {
+    union {
+        uv_write_t write;
+        uv_shutdown_t shutdown;
+    };
+    char *piece;              /* a file range's bytes read to wait for the socket (flush) */
+    uint64_t linger_deadline; /* lingering ends by then */
 };
+
+static struct ls_ioreq *ioreq(ls_transport *t) {
+    if (!t->ioreq && (t->ioreq = malloc(sizeof *t->ioreq)) != NULL)
+        t->ioreq->piece = NULL;
+    return t->ioreq;
+}
 
 #define MAX_IOV 64
 #define MIN_READ 16384    /* room offered to a read into the transport's own buffer */
@@ -147,8 +157,9 @@ static void on_closed(uv_handle_t *h) {
     }
     ls_outq_free(&t->out);
     free(t->in);
+    if (t->ioreq)
+        free(t->ioreq->piece);
     free(t->ioreq);
-    free(t->piece);
     free(t);
     ls_io_run_pending(io);
 }
@@ -342,7 +353,7 @@ static int write_async(ls_transport *t, uv_buf_t *bufs, size_t n) {
     size_t total = 0;
     for (size_t i = 0; i < n; i++)
         total += bufs[i].len;
-    if (!t->ioreq && !(t->ioreq = malloc(sizeof *t->ioreq))) {
+    if (!ioreq(t)) {
         ls_transport_close(t, LS_CLOSE_LIMIT, 1);
         return -1;
     }
@@ -381,18 +392,18 @@ static int flush_file(ls_transport *t, const ls_seg *f) {
     }
     /* The socket is full (or the file cannot be sent with sendfile): one piece by hand. */
     size_t n = left < PIECE ? left : PIECE;
-    if (!t->piece && !(t->piece = malloc(PIECE))) {
+    if (!ioreq(t) || (!t->ioreq->piece && !(t->ioreq->piece = malloc(PIECE)))) {
         ls_transport_close(t, LS_CLOSE_LIMIT, 1);
         return 0;
     }
-    ssize_t got = pread(f->fd, t->piece, n, (off_t)(f->pos + (int64_t)f->off));
+    ssize_t got = pread(f->fd, t->ioreq->piece, n, (off_t)(f->pos + (int64_t)f->off));
     if (got <= 0) {
         LS_LOG(LS_LOG_WARN, "%s: cannot read a queued file range: %s", ls_transport_peer(t),
                got < 0 ? strerror(errno) : "end of file");
         ls_transport_close(t, LS_CLOSE_LIMIT, 1);
         return 0;
     }
-    uv_buf_t buf = uv_buf_init(t->piece, (unsigned)got);
+    uv_buf_t buf = uv_buf_init(t->ioreq->piece, (unsigned)got);
     write_async(t, &buf, 1);
     return 0;
 }
@@ -426,8 +437,8 @@ static void on_write(uv_write_t *w, int status) {
     ls_transport *t = w->data;
     size_t n = t->inflight;
     t->inflight = 0;
-    free(t->piece);
-    t->piece = NULL;
+    free(t->ioreq->piece);
+    t->ioreq->piece = NULL;
     if (status == UV_ECANCELED || t->closing)
         return;
     if (status < 0) {
@@ -451,7 +462,7 @@ void ls_transport_arm(ls_transport *t, unsigned kind, uint64_t at, int progress_
     int progress = progress_read ? t->read_progress : 0;
     if (t->lingering) {
         kind = io->kind_linger;
-        at = t->linger_deadline;
+        at = t->ioreq->linger_deadline;
         if (at > now + io->linger_idle_ms)
             at = now + io->linger_idle_ms;
         progress = t->read_progress;
@@ -487,7 +498,7 @@ void ls_transport_linger(ls_transport *t, ls_close_reason why) {
     }
     t->lingering = 1;
     t->in_len = 0;
-    if (!t->ioreq && !(t->ioreq = malloc(sizeof *t->ioreq))) {
+    if (!ioreq(t)) {
         ls_transport_close(t, why, 0);
         return;
     }
@@ -498,9 +509,9 @@ void ls_transport_linger(ls_transport *t, ls_close_reason why) {
     }
     t->shutdown_sent = 1;
     uint64_t now = uv_now(t->io->loop);
-    t->linger_deadline = now + t->io->linger_time_ms;
+    t->ioreq->linger_deadline = now + t->io->linger_time_ms;
     if (t->io->stopping && t->io->linger_time_ms > STOP_WAIT_MS)
-        t->linger_deadline = now + STOP_WAIT_MS; /* exit is not held up for long */
+        t->ioreq->linger_deadline = now + STOP_WAIT_MS; /* exit is not held up for long */
     ls_transport_read(t, 1);
     ls_transport_arm(t, LS_DEADLINE_NONE, 0, 0);
 }

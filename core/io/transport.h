@@ -80,14 +80,12 @@ struct ls_transport {
     const ls_proto *proto;
     void *ctx;            /* the protocol's object */
     ls_deadline deadline; /* the one bound in force, of kind dl_kind */
-    union ls_ioreq *ioreq; /* the write or shutdown in flight; made on first need */
+    struct ls_ioreq *ioreq; /* a write or shutdown in flight, lingering: made on first need */
     ls_outq out;
     size_t inflight; /* bytes handed to uv_write and not yet confirmed */
     char *in;        /* input kept for later (pipelined, or a partial message) */
     size_t in_len, in_cap;
-    char *piece;     /* a file range's bytes read to wait for the socket (see flush) */
     uint64_t wire_bytes; /* bytes the kernel took */
-    uint64_t linger_deadline;
     ls_transport *next_pending, *next_corked;
     uint8_t peer_family;   /* AF_INET or AF_INET6 (0: unknown) */
     uint8_t peer_addr[16]; /* the peer's address, formatted when asked */
