@@ -192,7 +192,8 @@ static const llhttp_settings_t *parser_settings(void) {
 
 void ls_parse_start(ls_parse *p, ls_request *req, const ls_parse_events *events, void *ctx,
                     ls_parse_limits limits) {
-    memset(p, 0, sizeof *p);
+    /* llhttp_init clears the parser; the rest of the state is cleared here */
+    memset((char *)p + sizeof p->parser, 0, sizeof *p - sizeof p->parser);
     llhttp_t *parser = &p->parser;
     p->req = req;
     p->events = events;
