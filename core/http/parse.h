@@ -62,7 +62,5 @@ int ls_parse_execute(ls_parse *p, const char *data, size_t len, size_t *used);
 void ls_parse_resume(ls_parse *p);
 /* llhttp's words for the last error (for the log). */
 const char *ls_parse_error_text(const ls_parse *p);
-/* Bytes of the current message's head taken so far: a head has started. */
-static inline int ls_parse_in_head(const ls_parse *p) { return p->in_head; }
 
 #endif

@@ -163,7 +163,6 @@ static inline ls_transport *ls_transport_of_deadline(ls_deadline *d) {
 }
 /* The peer's address as text (a static buffer, valid until the next call). */
 const char *ls_transport_peer(const ls_transport *t);
-static inline size_t ls_transport_queued(const ls_transport *t) { return t->out.bytes; }
 static inline int ls_transport_busy(const ls_transport *t) {
     return t->out.bytes || t->inflight;
 }
