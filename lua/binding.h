@@ -68,6 +68,8 @@ struct ls_vm {
     int core_calls;          /* core callbacks into this state in progress */
     int unheld_ref;          /* weak-valued table: res userdata by ls_lreq (lifecycle.c) */
     ls_chain chain;          /* the coroutines running now (driver.c) */
+    ls_owned *owns;          /* sockets made outside any root (the app's load): released
+                                when the state retires or stops */
 };
 
 /* coroutines.c: coroutine.resume, wrap, yield, isyieldable and close as handlers see them */
@@ -149,8 +151,12 @@ void ls_host_collect_soon(ls_host *h);
 /* A full collection of every state soon, at most about one a second. */
 void ls_host_gc_soon(ls_host *h);
 
-/* sleep.c */
+/* module.c: the `lunaserve` module (upvalue 1: the vm); its other modules (lunaserve.http,
+ * ...) load on first use as fields of it */
 int ls_open_lunaserve(lua_State *L);
+
+/* sleep.c */
+int ls_l_sleep(lua_State *L);
 void ls_sleep_close_all(ls_vm *vm);
 
 #endif

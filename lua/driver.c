@@ -60,6 +60,45 @@ outside:
     return NULL;
 }
 
+void ls_own(ls_owned **owner, ls_owned *o) {
+    o->next = *owner;
+    if (o->next)
+        o->next->pprev = &o->next;
+    o->pprev = owner;
+    *owner = o;
+}
+
+void ls_disown(ls_owned *o) {
+    if (!o->pprev)
+        return;
+    *o->pprev = o->next;
+    if (o->next)
+        o->next->pprev = o->pprev;
+    o->next = NULL;
+    o->pprev = NULL;
+}
+
+void ls_release_all(ls_owned **owner) {
+    while (*owner) {
+        ls_owned *o = *owner;
+        ls_disown(o);
+        o->release(o);
+    }
+}
+
+ls_owned **ls_owner_of(lua_State *L) {
+    ls_vm *vm = ls_vm_of(L);
+    ls_chain *c = &vm->chain;
+    int i = c->depth - 1;
+    if (i < 0 || c->link[i].co != L)
+        return &vm->owns;
+    for (; c->link[i].parent; i--)
+        if (i == 0 || c->link[i - 1].co != c->link[i].parent)
+            return &vm->owns;
+    ls_root *root = ls_root_of(c->link[i].co);
+    return root ? &root->owns : &vm->owns;
+}
+
 /* Resumes the root's coroutine and settles what follows: suspended in a wait, returned, or
  * failed. Every resume of a root goes through here. */
 static void drive(ls_root *root, int nargs) {
@@ -89,6 +128,7 @@ static void drive(ls_root *root, int nargs) {
         *tag_of(co) = NULL;
         root->co = NULL;
         root->waiter = NULL;
+        ls_release_all(&root->owns);
         root->done(root, co, error);
         if (error)
             lua_pop(L, 1);
@@ -103,6 +143,7 @@ static void drive(ls_root *root, int nargs) {
 void ls_root_start(ls_root *root, lua_State *co, int nargs) {
     root->co = co;
     root->waiter = NULL;
+    root->owns = NULL;
     *tag_of(co) = root;
     drive(root, nargs);
 }

@@ -11,12 +11,26 @@ typedef struct ls_vm ls_vm;
 typedef struct ls_waiter ls_waiter;
 typedef struct ls_root ls_root;
 
+/* Something Lua code owns that must not outlive its owner (an outbound socket, a database
+ * connection): the root whose chain made it, or the state itself for what the app's load
+ * made. When the owner ends, release() closes it (or lets it go back to its pool). */
+typedef struct ls_owned {
+    struct ls_owned *next, **pprev; /* pprev NULL: owned by nobody */
+    void (*release)(struct ls_owned *o); /* o is unlinked already */
+} ls_owned;
+
+void ls_own(ls_owned **owner, ls_owned *o);
+void ls_disown(ls_owned *o);
+/* Releases everything on the list, including what a release adds while it runs. */
+void ls_release_all(ls_owned **owner);
+
 /* A coroutine that C starts and resumes. Its owner keeps the coroutine referenced for as
  * long as it lives and embeds this struct. */
 struct ls_root {
     ls_vm *vm;
     lua_State *co;     /* the coroutine, NULL once it has ended */
     ls_waiter *waiter; /* the wait it is suspended in, NULL while it runs */
+    ls_owned *owns;    /* released when the coroutine ends, before done() */
     /* The coroutine returned (error NULL) or failed (error: the message with a traceback,
      * valid during the call). co is settled (empty stack) and no longer a root. */
     void (*done)(ls_root *root, lua_State *co, const char *error);
@@ -40,6 +54,9 @@ void ls_root_start(ls_root *root, lua_State *co, int nargs);
  * resume, the server's deferred work runs (unless a core callback is in progress: the core
  * runs it when that returns). */
 void ls_root_resume(ls_root *root, int nargs);
+/* What a socket or connection made now by L belongs to: the root of the running chain, else
+ * (load time, a listener) the state. */
+ls_owned **ls_owner_of(lua_State *L);
 /* The root whose coroutine co is, or NULL. */
 ls_root *ls_root_of(lua_State *co);
 

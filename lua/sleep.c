@@ -1,5 +1,5 @@
-/* The `lunaserve` module for apps: lunaserve.sleep(ms) suspends the calling coroutine on a
- * libuv timer, so a handler can wait without blocking the loop. */
+/* lunaserve.sleep(ms) suspends the calling coroutine on a libuv timer, so a handler can wait
+ * without blocking the loop. */
 #include "binding.h"
 
 #include <stdlib.h>
@@ -35,8 +35,8 @@ static void on_sleep_done(uv_timer_t *t) {
     ls_wake(&s->waiter, NULL, NULL);
 }
 
-/* lunaserve.sleep(ms) */
-static int l_sleep(lua_State *L) {
+/* lunaserve.sleep(ms) (upvalue 1: the vm) */
+int ls_l_sleep(lua_State *L) {
     ls_vm *vm = lua_touserdata(L, lua_upvalueindex(1));
     lua_Number ms = luaL_checknumber(L, 1);
     luaL_argcheck(L, ms >= 0, 1, "must not be negative");
@@ -63,14 +63,4 @@ void ls_sleep_close_all(ls_vm *vm) {
         ls_waiter_cancel(&s->waiter);
         uv_close((uv_handle_t *)&s->timer, on_sleep_closed);
     }
-}
-
-int ls_open_lunaserve(lua_State *L) {
-    static const luaL_Reg funcs[] = {{"sleep", l_sleep}, {NULL, NULL}};
-    luaL_newlibtable(L, funcs);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    luaL_setfuncs(L, funcs, 1);
-    lua_pushstring(L, LS_VERSION);
-    lua_setfield(L, -2, "version");
-    return 1;
 }

@@ -1,9 +1,30 @@
 /* The Lua state: one per loaded app (a reload makes a new one), with the libraries, the
  * binding's types and the `lunaserve` module in it. */
 #include "binding.h"
+#include "modules.h"
 
 #include <lualib.h>
 #include <stdlib.h>
+
+/* package.preload's loader of a built-in module (upvalue: its ls_lua_module). */
+static int load_module(lua_State *L) {
+    const ls_lua_module *m = lua_touserdata(L, lua_upvalueindex(1));
+    if (luaL_loadbuffer(L, m->source, m->len, m->chunkname) != LUA_OK)
+        return lua_error(L);
+    lua_pushstring(L, m->name);
+    lua_call(L, 1, 1);
+    return 1;
+}
+
+static void preload_modules(lua_State *L) {
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+    for (const ls_lua_module *m = ls_lua_modules; m->name; m++) {
+        lua_pushlightuserdata(L, (void *)m);
+        lua_pushcclosure(L, load_module, 1);
+        lua_setfield(L, -2, m->name);
+    }
+    lua_pop(L, 1);
+}
 
 ls_vm *ls_vm_new(uv_loop_t *loop, ls_server *server) {
     ls_vm *vm = calloc(1, sizeof *vm);
@@ -34,6 +55,7 @@ ls_vm *ls_vm_new(uv_loop_t *loop, ls_server *server) {
     lua_pushcclosure(L, ls_open_lunaserve, 1);
     lua_setfield(L, -2, "lunaserve");
     lua_pop(L, 1);
+    preload_modules(L);
     ls_lifecycle_open(L, vm);
     vm->handler_ref = vm->app_ref = LUA_NOREF;
     return vm;

@@ -38,6 +38,22 @@ const ls_setting_def ls_setting_defs[] = {
      "bytes of Lua memory per process; a handler over it gets 500; 0: no limit (256m)"},
     {"shutdown_timeout", LS_SET_SECONDS, FIELD(shutdown_timeout_ms),
      "seconds requests in flight may take to finish on SIGTERM (10)"},
+    {"socket_connect_timeout", LS_SET_SECONDS, FIELD(socket_connect_timeout_ms),
+     "seconds an outbound connect may take, name lookup included (60)"},
+    {"socket_send_timeout", LS_SET_SECONDS, FIELD(socket_send_timeout_ms),
+     "seconds an outbound send may wait for the peer (60)"},
+    {"socket_read_timeout", LS_SET_SECONDS, FIELD(socket_read_timeout_ms),
+     "seconds an outbound receive may wait for data (60)"},
+    {"socket_keepalive_timeout", LS_SET_SECONDS, FIELD(socket_keepalive_timeout_ms),
+     "seconds an idle pooled outbound connection is kept (60)"},
+    {"socket_pool_size", LS_SET_COUNT, FIELD(socket_pool_size),
+     "idle outbound connections kept per pool (30)"},
+    {"socket_max_receive", LS_SET_BYTES, FIELD(socket_max_receive),
+     "bytes one outbound receive may gather before it fails (16m)"},
+    {"resolver_cache_time", LS_SET_SECONDS, FIELD(resolver_cache_time_ms),
+     "seconds a resolved name is reused (30)"},
+    {"max_timers", LS_SET_COUNT, FIELD(max_timers),
+     "lunaserve.timer timers pending or running at once (1024)"},
 };
 const size_t ls_setting_count = sizeof ls_setting_defs / sizeof ls_setting_defs[0];
 
@@ -61,6 +77,14 @@ void ls_settings_defaults(ls_settings *s) {
     s->handler_budget_ms = 2000;
     s->max_lua_memory = 256 * 1024 * 1024;
     s->shutdown_timeout_ms = 10000;
+    s->socket_connect_timeout_ms = 60000;
+    s->socket_send_timeout_ms = 60000;
+    s->socket_read_timeout_ms = 60000;
+    s->socket_keepalive_timeout_ms = 60000;
+    s->socket_pool_size = 30;
+    s->socket_max_receive = 16 * 1024 * 1024;
+    s->resolver_cache_time_ms = 30000;
+    s->max_timers = 1024;
 }
 
 static int same_name(const char *a, const char *b) {

@@ -25,6 +25,15 @@ typedef struct ls_settings {
     uint64_t handler_budget_ms; /* a handler running longer without yielding is stopped */
     size_t max_lua_memory;      /* bytes of Lua memory per process while handlers run */
     uint64_t shutdown_timeout_ms; /* in-flight requests may finish within this on SIGTERM */
+    /* outbound sockets (lunaserve.tcp and the clients on it) */
+    uint64_t socket_connect_timeout_ms;
+    uint64_t socket_send_timeout_ms;
+    uint64_t socket_read_timeout_ms;
+    uint64_t socket_keepalive_timeout_ms; /* an idle pooled connection is closed after this */
+    uint64_t socket_pool_size;            /* idle connections kept per pool */
+    size_t socket_max_receive;            /* bytes one receive may gather, else an error */
+    uint64_t resolver_cache_time_ms;      /* a name's addresses are reused this long */
+    uint64_t max_timers; /* timers pending or running at once (lunaserve.timer) */
 } ls_settings;
 
 typedef enum { LS_SET_SECONDS, LS_SET_BYTES, LS_SET_COUNT, LS_SET_PORT, LS_SET_HOST } ls_setting_kind;
