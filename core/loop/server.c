@@ -46,6 +46,14 @@ int ls_server_init(ls_server *s, uv_loop_t *loop, const ls_settings *settings,
     return 0;
 }
 
+void ls_server_configure(ls_server *s, const ls_settings *settings) {
+    s->settings = *settings;
+    s->io.send_timeout_ms = settings->send_timeout_ms;
+    s->io.linger_time_ms = settings->linger_time_ms;
+    s->io.linger_idle_ms = settings->linger_idle_ms;
+    s->client.resolver.cache_ms = settings->resolver_cache_time_ms;
+}
+
 int ls_server_listen(ls_server *s, char *addr, size_t addrlen) {
     struct sockaddr_storage ss;
     int r;
