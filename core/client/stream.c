@@ -222,6 +222,8 @@ int ls_stream_connect(ls_stream *s, const char *host, int port, const char *key,
                       size_t pool_size, size_t backlog) {
     if (s->state != LS_STREAM_NONE)
         return UV_EALREADY;
+    if (s->client->stopping)
+        return UV_ECANCELED;
     s->pool = ls_connpool_get(s->client, key);
     if (!s->pool)
         return UV_ENOMEM;

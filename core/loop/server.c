@@ -147,6 +147,7 @@ static void finish_stop(ls_server *s) {
         return;
     uv_close((uv_handle_t *)&s->grace, on_handle_closed);
     /* Outbound work ends with the server: the app closes its sockets, then the pools go. */
+    s->client.stopping = 1;
     if (s->app->on_drained)
         s->app->on_drained(s->app_ctx);
     ls_client_close(&s->client, on_handle_closed, s);
