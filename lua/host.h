@@ -16,6 +16,7 @@ struct ls_host {
     uint64_t gc_last;    /* loop time of the last one */
     int gc_done;         /* there was one */
     uv_timer_t debounce; /* file changes settle before a reload */
+    uv_timer_t timers;   /* on stop: the time timer calls still have (shutdown_timeout) */
     uv_signal_t sighup;
     uv_fs_event_t watcher;
     int watching;
@@ -32,7 +33,9 @@ int ls_host_watch(ls_host *h, int sighup, int files);
 int ls_host_reload(ls_host *h);
 /* The server's on_request: the current state takes the request. */
 void *ls_host_on_request(void *app, ls_conn *c);
-/* Closes the host's handles and every pending sleep (the server has stopped). */
+/* Closes the host's handles and gives every timer its premature call (the server has
+ * stopped); once the calls that wait have ended, or after shutdown_timeout, every pending
+ * sleep and whatever timer call is left are ended too. */
 void ls_host_stop(ls_host *h);
 /* Frees every Lua state, after the loop has ended. */
 void ls_host_free(ls_host *h);
