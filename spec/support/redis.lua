@@ -7,6 +7,7 @@
 --   redis:command("SET", "k", "v")     -- the reply: string, integer, array, R.NIL, or an error
 --   redis:kill()                        -- SIGKILL, waits until the process is gone
 --   redis:stop()                        -- SIGTERM (SIGKILL after 5 s), removes the folder
+--   local redis, srv = R.start_with_app("redis.lua")  -- and lunaserve with REDIS_PORT set
 --
 -- DEBUG is enabled (--enable-debug-command yes: Redis 7 refuses DEBUG SLEEP otherwise).
 
@@ -243,6 +244,19 @@ function Redis:stop()
         end
     end
     os.execute("rm -rf " .. S.shquote(self.dir))
+end
+
+-- A Redis and a lunaserve serving spec/apps/APP with REDIS_PORT set to that Redis' port
+-- (the Redis is stopped again if lunaserve does not start). Returns redis, server.
+function R.start_with_app(app, args)
+    local redis = R.start()
+    local ok, srv = pcall(S.start, { app = S.app(app), args = args,
+        env = { REDIS_PORT = tostring(redis.port) } })
+    if not ok then
+        redis:stop()
+        error(srv, 2)
+    end
+    return redis, srv
 end
 
 return R
