@@ -4,6 +4,7 @@
 -- OpenResty (spec/apps/redis_compat.lua).
 
 local S = require("spec.support.server")
+local R = require("spec.support.redis")
 
 describe("lunaserve.ngx", function()
     local srv
@@ -66,5 +67,31 @@ describe("lunaserve.ngx", function()
         assert.is_truthy(log:find("%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%dZ %[error%] ngx%-log%-error 42 nil true\n"), log)
         assert.is_truthy(log:find(" [warn] ngx-log-warn\n", 1, true), log)
         assert.is_nil(log:find("ngx-log-debug", 1, true), log)
+    end)
+end)
+
+describe("lunaserve.ngx with a real Redis", function()
+    local redis, srv
+
+    lazy_setup(function()
+        redis, srv = R.start_with_app("redis.lua")
+    end)
+
+    lazy_teardown(function()
+        if srv then
+            srv:stop_ok()
+        end
+        if redis then
+            redis:stop()
+        end
+    end)
+
+    it("runs the library's code that reads 5.1's unpack (hmset with a table)", function()
+        local status, body = srv:get_body("/hmset?k=h", 3)
+        assert.are.equal(200, status, body)
+        assert.are.equal("OK", body)
+        assert.are.equal("1", redis:command("HGET", "h", "a"))
+        assert.are.equal("2", redis:command("HGET", "h", "b"))
+        assert.are.equal(2, redis:command("HLEN", "h"))
     end)
 end)

@@ -52,6 +52,14 @@ describe("lua-resty-redis GET and SET", function()
         assert.are.equal("null", kind)
     end)
 
+    it("an empty value is an empty string, not ngx.null", function()
+        assert.are.equal("OK", set("empty", ""))
+        assert.are.equal("", redis:command("GET", "empty"))
+        local body, kind = get("empty")
+        assert.are.equal("", body)
+        assert.are.equal("string", kind)
+    end)
+
     it("keeps every byte: all 256 byte values, CR LF inside", function()
         local bytes = {}
         for b = 0, 255 do

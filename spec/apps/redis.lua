@@ -83,6 +83,20 @@ routes["/set"] = function(req, res)
     answer(res, ok, serr)
 end
 
+-- GET /hmset?k=KEY: HMSET KEY with a table {a = "1", b = "2"} (the library passes it on with
+-- Lua 5.1's global unpack).
+routes["/hmset"] = function(req, res)
+    local red, err = connect()
+    if not red then
+        return answer(res, nil, err)
+    end
+    local ok, herr = red:hmset(testkit.param(req, "k"), { a = "1", b = "2" })
+    if ok then
+        red:set_keepalive(POOL_IDLE_MS, POOL_SIZE)
+    end
+    answer(res, ok, herr)
+end
+
 -- GET /pipeline?n=N: N commands in one pipeline, SET pl:i vi then GET pl:i for i = 1..N/2.
 routes["/pipeline"] = function(req, res)
     local n = tonumber(testkit.param(req, "n"))
