@@ -5,7 +5,7 @@
 --   local R = require("spec.support.redis")
 --   local redis = R.start()            -- raises with the log's tail if it does not answer PING
 --   redis:command("SET", "k", "v")     -- the reply: string, integer, array, R.NIL, or an error
---   redis:kill()                        -- SIGKILL, waits until the process is gone
+--   redis:kill()                        -- SIGKILL, waits until the process and its port are gone
 --   redis:stop()                        -- SIGTERM (SIGKILL after 5 s), removes the folder
 --   local redis, srv = R.start_with_app("redis.lua")  -- and lunaserve with REDIS_PORT set
 --
@@ -32,6 +32,25 @@ end
 
 local function alive(pid)
     return S.pid_alive(pid)
+end
+
+-- True while something listens on 127.0.0.1:port.
+local function listening(port)
+    local lhex = string.format(":%04X", port)
+    for line in io.lines("/proc/net/tcp") do
+        local l, st = line:match("^%s*%d+:%s+(%x+:%x+)%s+%x+:%x+%s+(%x+)")
+        if l and l:sub(-5) == lhex and st == "0A" then
+            return true
+        end
+    end
+    return false
+end
+
+-- Gone: the main thread has exited and the listening socket is closed. (redis-server has
+-- other threads: its main thread can be a zombie while they still hold its sockets, and a
+-- connect then is accepted by the kernel and reset a moment later.)
+local function gone(redis)
+    return not alive(redis.pid) and not listening(redis.port)
 end
 
 local function tail(text, lines)
@@ -222,10 +241,11 @@ function Redis:alive()
     return alive(self.pid)
 end
 
--- SIGKILL, then waits until the process is gone (bounded); true if it is.
+-- SIGKILL, then waits until the process is gone and nothing listens on its port (bounded);
+-- true if so.
 function Redis:kill()
     os.execute("kill -KILL " .. self.pid .. " 2>/dev/null")
-    return S.wait_for(function() return not alive(self.pid) end, STOP_TIMEOUT) and true or false
+    return S.wait_for(function() return gone(self) end, STOP_TIMEOUT) and true or false
 end
 
 -- SIGTERM, SIGKILL if still there after STOP_TIMEOUT, then removes the folder. Raises if the
@@ -235,9 +255,9 @@ function Redis:stop()
         return
     end
     self.stopped = true
-    if alive(self.pid) then
+    if not gone(self) then
         os.execute("kill -TERM " .. self.pid .. " 2>/dev/null")
-        if not S.wait_for(function() return not alive(self.pid) end, STOP_TIMEOUT) then
+        if not S.wait_for(function() return gone(self) end, STOP_TIMEOUT) then
             if not self:kill() then
                 error("redis-server (pid " .. self.pid .. ") did not exit", 2)
             end
