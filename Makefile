@@ -12,7 +12,7 @@ DEPS       = gcc make cmake pkg-config liblua5.4-dev lua5.4 libuv1-dev node-llht
              lua-busted lua-socket lua-cjson wrk clang libclang-rt-14-dev \
              redis-server lua-nginx-redis
 BENCH_DEPS = wrk python3 util-linux procps nginx libnginx-mod-http-lua lua-http lua5.2 \
-             lua-luv nodejs
+             lua-luv nodejs redis-server redis-tools lua-nginx-redis
 
 .PHONY: all deps build asan fuzz-build fuzz run test bench bench-api clean
 
