@@ -29,6 +29,10 @@ int ls_open_lunaserve(lua_State *L) {
     luaL_setfuncs(L, funcs, 1);
     lua_pushstring(L, LS_VERSION);
     lua_setfield(L, -2, "version");
+    /* A nil that a table can hold (Redis' nil reply, SQL NULL): the NULL light userdata, the
+     * same value as cjson.null and OpenResty's ngx.null. */
+    lua_pushlightuserdata(L, NULL);
+    lua_setfield(L, -2, "null");
     ls_timer_open(L, lua_touserdata(L, lua_upvalueindex(1)));
     ls_clock_open(L, lua_touserdata(L, lua_upvalueindex(1)));
     /* each part adds its own fields */

@@ -26,18 +26,9 @@ function ngx.socket.connect(...)
     return sock
 end
 
--- A value for a nil inside a result (Redis' nil bulk reply, SQL NULL) that a table can hold.
--- One value for the whole server if the lunaserve module has one; otherwise a sentinel that
--- cannot be changed and prints as "null".
-local null = lunaserve.null
-if null == nil then
-    null = setmetatable({}, {
-        __tostring = function() return "null" end,
-        __newindex = function() error("ngx.null cannot be changed", 2) end,
-        __metatable = "null",
-    })
-end
-ngx.null = null
+-- A value for a nil inside a result (Redis' nil bulk reply) that a table can hold:
+-- lunaserve.null, the NULL light userdata, which is also cjson.null (as in OpenResty).
+ngx.null = lunaserve.null
 
 -- Time in seconds, as OpenResty counts it.
 ngx.time = os.time
