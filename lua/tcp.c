@@ -128,7 +128,21 @@ static void detached(ls_tcp *tcp) {
     list_remove(tcp);
 }
 
-static void push_closed(lua_State *L, void *ctx);
+static void push_closed(lua_State *L, void *ctx) {
+    (void)ctx;
+    luaL_pushfail(L);
+    lua_pushliteral(L, "closed");
+}
+
+/* Ends the waits on tcp with "closed". The reader's code runs first and may drop the socket,
+ * which can be collected only if no writer waits (a waiting coroutine keeps it): tcp is
+ * touched again only then. */
+static void wake_both_closed(ls_tcp *tcp) {
+    int writer = ls_waiting(&tcp->writer);
+    ls_wake(&tcp->reader, push_closed, tcp);
+    if (writer)
+        ls_wake(&tcp->writer, push_closed, tcp);
+}
 
 /* Closes the connection, or gives up connecting; a wait on it (another coroutine's: the
  * caller's own calls check they do not wait) ends now with "closed". */
@@ -136,8 +150,7 @@ static void close_stream(ls_tcp *tcp, int reset) {
     ls_stream_close(&tcp->s, reset);
     detached(tcp);
     tcp->op = OP_NONE;
-    ls_wake(&tcp->reader, push_closed, tcp);
-    ls_wake(&tcp->writer, push_closed, tcp);
+    wake_both_closed(tcp);
 }
 
 /* ---------------------------------------------------------------- events */
@@ -160,12 +173,6 @@ static void push_sent(lua_State *L, void *ctx) {
     }
     luaL_pushfail(L);
     lua_pushstring(L, errstr(L, tcp->send_err, NULL));
-}
-
-static void push_closed(lua_State *L, void *ctx) {
-    (void)ctx;
-    luaL_pushfail(L);
-    lua_pushliteral(L, "closed");
 }
 
 static void push_receive(lua_State *L, void *ctx);
@@ -199,8 +206,7 @@ static void ev_closed(ls_stream *s) {
     ls_tcp *tcp = s->ctx;
     detached(tcp);
     tcp->op = OP_NONE;
-    ls_wake(&tcp->reader, push_closed, tcp);
-    ls_wake(&tcp->writer, push_closed, tcp);
+    wake_both_closed(tcp);
 }
 
 static const ls_stream_events tcp_events = {ev_connected, ev_input, ev_sent, ev_closed};

@@ -266,6 +266,10 @@ static void on_data(ls_transport *t, const char *data, size_t len, int from_in) 
     if (s->want) {
         arm(s, &s->rd, s->client->kind_read, s->read_ms); /* progress: the wait starts again */
         s->ev->input(s, 0);
+        /* That may have run the caller's code, which may have pooled, closed or freed s: then
+         * t no longer leads to it. */
+        if (t->proto != &stream_proto || t->ctx != s)
+            return;
     }
     update_reading(s);
 }
