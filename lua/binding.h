@@ -155,6 +155,9 @@ void ls_host_gc_soon(ls_host *h);
  * ...) load on first use as fields of it */
 int ls_open_lunaserve(lua_State *L);
 
+/* http_parser.c: package.preload["lunaserve.http_parser"] (for lunaserve.http) */
+void ls_http_parser_preload(lua_State *L);
+
 /* sleep.c */
 int ls_l_sleep(lua_State *L);
 void ls_sleep_close_all(ls_vm *vm);
