@@ -68,6 +68,7 @@ struct ls_vm {
     int core_calls;          /* core callbacks into this state in progress */
     int unheld_ref;          /* weak-valued table: res userdata by ls_lreq (lifecycle.c) */
     ls_chain chain;          /* the coroutines running now (driver.c) */
+    struct ls_tcp *tcps;     /* every lunaserve.tcp socket with a connection (tcp.c) */
     ls_owned *owns;          /* sockets made outside any root (the app's load): released
                                 when the state retires or stops */
 };
@@ -154,6 +155,11 @@ void ls_host_gc_soon(ls_host *h);
 /* module.c: the `lunaserve` module (upvalue 1: the vm); its other modules (lunaserve.http,
  * ...) load on first use as fields of it */
 int ls_open_lunaserve(lua_State *L);
+
+/* tcp.c: lunaserve.tcp() */
+void ls_tcp_open(lua_State *L, int module);
+/* Closes every socket of the state; waits on them end with "closed". */
+void ls_tcp_close_all(ls_vm *vm);
 
 /* http_parser.c: package.preload["lunaserve.http_parser"] (for lunaserve.http) */
 void ls_http_parser_preload(lua_State *L);

@@ -105,6 +105,7 @@ int ls_host_reload(ls_host *h) {
         return -1;
     }
     ls_vm *old = h->current;
+    ls_release_all(&old->owns); /* what its load connected: requests in flight keep theirs */
     old->retired = 1;
     old->next = h->retired;
     h->retired = old;
@@ -165,6 +166,15 @@ int ls_host_watch(ls_host *h, int sighup, int files) {
 void *ls_host_on_request(void *app, ls_conn *c) {
     ls_host *h = app;
     return ls_vm_iface.on_request(h->current, c);
+}
+
+void ls_host_drain(ls_host *h) {
+    ls_release_all(&h->current->owns);
+    ls_tcp_close_all(h->current);
+    for (ls_vm *vm = h->retired; vm; vm = vm->next) {
+        ls_release_all(&vm->owns);
+        ls_tcp_close_all(vm);
+    }
 }
 
 static void on_closed(uv_handle_t *handle) {

@@ -32,6 +32,8 @@ int ls_host_watch(ls_host *h, int sighup, int files);
 int ls_host_reload(ls_host *h);
 /* The server's on_request: the current state takes the request. */
 void *ls_host_on_request(void *app, ls_conn *c);
+/* The server is about to close its timer: every outbound socket of every state closes. */
+void ls_host_drain(ls_host *h);
 /* Closes the host's handles and every pending sleep (the server has stopped). */
 void ls_host_stop(ls_host *h);
 /* Frees every Lua state, after the loop has ended. */

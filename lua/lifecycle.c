@@ -108,6 +108,7 @@ void ls_lreq_touch(ls_lreq *r) {
 
 void ls_lreq_collected(ls_lreq *r) {
     ls_conn *c = r->conn;
+    ls_release_all(&r->root.owns); /* a root that never ended: its list goes with this memory */
     if (c) {
         r->conn = NULL;
         ls_conn_disown(c); /* this memory goes next: no callback may reach it */
@@ -319,6 +320,8 @@ static void vm_on_abort(void *ud) {
     if (r->wait == WAIT_READ || r->wait == WAIT_BODY)
         ls_lreq_wake(r, r->wait, push_nil_aborted);
     ls_lreq_wake(r, WAIT_DRAIN, push_closed);
+    if (r->aborted) /* its client left: the sockets it holds close (waits on them: "closed") */
+        ls_release_all(&r->root.owns);
     leave(r);
 }
 

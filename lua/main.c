@@ -77,6 +77,11 @@ static void on_signal(uv_signal_t *h, int signum) {
     ls_server_stop(&st->server, st->server.settings.shutdown_timeout_ms);
 }
 
+static void on_drained(void *ctx) {
+    app_state *st = (app_state *)((char *)ctx - offsetof(app_state, host));
+    ls_host_drain(&st->host);
+}
+
 static void on_stopped(void *ctx) {
     /* the server's app context is the host, which lives inside the state */
     app_state *st = (app_state *)((char *)ctx - offsetof(app_state, host));
@@ -108,6 +113,7 @@ static int serve(options *o, int ready_fd, int port) {
     static ls_app_iface iface;
     iface = ls_vm_iface;
     iface.on_request = ls_host_on_request;
+    iface.on_drained = on_drained;
     iface.on_stopped = on_stopped;
     if (ls_server_init(&st.server, loop, &settings, &iface, &st.host) != 0) {
         fprintf(stderr, "lunaserve: out of memory\n");

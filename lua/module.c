@@ -30,6 +30,7 @@ int ls_open_lunaserve(lua_State *L) {
     lua_pushstring(L, LS_VERSION);
     lua_setfield(L, -2, "version");
     /* each part adds its own fields */
+    ls_tcp_open(L, -1);
     lua_newtable(L);
     lua_pushcfunction(L, load_field);
     lua_setfield(L, -2, "__index");

@@ -42,6 +42,9 @@ typedef struct ls_app_iface {
     /* The connection went away, or gave up on the request, before the response finished.
      * The handle is detached. */
     void (*on_abort)(void *req);
+    /* The server is stopping and every connection is closed: outbound work must end now
+     * (the deadline timer and the pools close right after). May be NULL. */
+    void (*on_drained)(void *app);
     /* The server stopped: every connection is closed. */
     void (*on_stopped)(void *app);
 } ls_app_iface;

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#define LS_DEADLINE_LISTS 8
+#define LS_DEADLINE_LISTS 16
 
 typedef struct ls_deadline {
     struct ls_deadline *prev, *next; /* NULL when not armed */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sendfile.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 const char *const ls_close_reason_names[LS_CLOSE_REASONS] = {
@@ -23,6 +24,7 @@ struct ls_ioreq {
     union {
         uv_write_t write;
         uv_shutdown_t shutdown;
+        uv_connect_t connect; /* an outbound connect, before any write */
     };
     char *piece;              /* a file range's bytes read to wait for the socket (flush) */
     uint64_t linger_deadline; /* lingering ends by then */
@@ -148,7 +150,8 @@ static void on_closed(uv_handle_t *h) {
     ls_transport *t = h->data;
     ls_io *io = t->io;
     if (t->proto) {
-        io->closes[t->close_reason]++;
+        if (!t->outbound)
+            io->closes[t->close_reason]++;
         if (t->pending)
             unlink_from(&io->pending, t, offsetof(ls_transport, next_pending));
         if (t->corked)
@@ -210,6 +213,56 @@ ls_transport *ls_transport_open_fd(ls_io *io, int fd) {
         return NULL;
     }
     return transport_started(t);
+}
+
+ls_transport *ls_transport_new_outbound(ls_io *io, const ls_proto *proto, void *ctx) {
+    ls_transport *t = transport_new(io);
+    if (!t)
+        return NULL;
+    t->outbound = 1;
+    t->no_cork = 1; /* requests go out whole, one write each */
+    t->proto = proto;
+    t->ctx = ctx;
+    return t;
+}
+
+static void on_connect(uv_connect_t *req, int status) {
+    ls_transport *t = req->data;
+    if (status == UV_ECANCELED || t->closing)
+        return;
+    if (status == 0)
+        transport_started(t);
+    t->proto->on_connected(t, status);
+    ls_io_run_pending(t->io);
+}
+
+int ls_transport_connect(ls_transport *t, const struct sockaddr *addr) {
+    if (!ioreq(t))
+        return UV_ENOMEM;
+    t->ioreq->connect.data = t;
+    return uv_tcp_connect(&t->ioreq->connect, &t->tcp, addr, on_connect);
+}
+
+int ls_transport_connect_unix(ls_transport *t, const char *path) {
+    struct sockaddr_un sun;
+    if (strlen(path) >= sizeof sun.sun_path)
+        return UV_ENAMETOOLONG;
+    memset(&sun, 0, sizeof sun);
+    sun.sun_family = AF_UNIX;
+    strcpy(sun.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return uv_translate_sys_error(errno);
+    /* A local connect completes at once, or fails (EAGAIN: the listener's backlog is full). */
+    if (connect(fd, (struct sockaddr *)&sun, sizeof sun) != 0) {
+        int err = uv_translate_sys_error(errno);
+        close(fd);
+        return err;
+    }
+    int r = uv_tcp_open(&t->tcp, fd); /* any stream socket: libuv only reads and writes it */
+    if (r != 0)
+        close(fd);
+    return r;
 }
 
 void ls_transport_set_proto(ls_transport *t, const ls_proto *proto, void *ctx) {

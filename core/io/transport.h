@@ -72,6 +72,8 @@ typedef struct ls_proto {
     void (*on_deferred)(ls_transport *t);
     /* The handle is closed; the transport's memory goes right after this returns. */
     void (*on_closed)(ls_transport *t);
+    /* An outbound connect (ls_transport_connect) ended: status 0 or a libuv error. */
+    void (*on_connected)(ls_transport *t, int status);
 } ls_proto;
 
 struct ls_transport {
@@ -99,6 +101,7 @@ struct ls_transport {
     unsigned no_cork : 1;
     unsigned corked : 1;
     unsigned pending : 1;
+    unsigned outbound : 1;       /* we connected it: not counted in io->closes */
     unsigned read_progress : 1;  /* bytes arrived since the deadline was armed */
     unsigned write_progress : 1; /* the kernel took bytes since the deadline was armed */
 };
@@ -116,6 +119,14 @@ void ls_io_free(ls_io *io);
  * closed on failure). NULL on failure. The protocol is set with ls_transport_start. */
 ls_transport *ls_transport_accept(ls_io *io, uv_stream_t *listener);
 ls_transport *ls_transport_open_fd(ls_io *io, int fd);
+/* A transport for an outbound connection, with no socket yet: ls_transport_connect or
+ * ls_transport_connect_unix gives it one. NULL when out of memory. */
+ls_transport *ls_transport_new_outbound(ls_io *io, const ls_proto *proto, void *ctx);
+/* Starts connecting to addr; proto->on_connected tells the outcome. 0 or a libuv error (then
+ * nothing was started). */
+int ls_transport_connect(ls_transport *t, const struct sockaddr *addr);
+/* Connects to a Unix-domain stream socket at once (local: no waiting); 0 or a libuv error. */
+int ls_transport_connect_unix(ls_transport *t, const char *path);
 /* Puts proto on t (also to hand t over to another protocol: an upgrade). */
 void ls_transport_set_proto(ls_transport *t, const ls_proto *proto, void *ctx);
 

@@ -36,11 +36,13 @@ int ls_server_init(ls_server *s, uv_loop_t *loop, const ls_settings *settings,
     s->io.linger_time_ms = settings->linger_time_ms;
     s->io.linger_idle_ms = settings->linger_idle_ms;
     ls_conn_init_kinds(s);
+    ls_client_init(&s->client, &s->io, settings->resolver_cache_time_ms);
     uv_timer_init(loop, &s->grace);
     s->grace.data = s;
     uv_tcp_init(loop, &s->listener);
     s->listener.data = s;
-    s->handles_open = 4; /* the listener, the grace timer, and the io's timer and idle */
+    s->handles_open = 5; /* the listener, the grace timer, the io's timer and idle, and the
+                            client's idle */
     return 0;
 }
 
@@ -136,6 +138,10 @@ static void finish_stop(ls_server *s) {
     if (uv_is_closing((uv_handle_t *)&s->grace))
         return;
     uv_close((uv_handle_t *)&s->grace, on_handle_closed);
+    /* Outbound work ends with the server: the app closes its sockets, then the pools go. */
+    if (s->app->on_drained)
+        s->app->on_drained(s->app_ctx);
+    ls_client_close(&s->client, on_handle_closed, s);
     ls_io_close(&s->io, on_handle_closed, s);
 }
 
@@ -172,6 +178,7 @@ void ls_server_stop(ls_server *s, uint64_t grace_ms) {
 }
 
 void ls_server_free(ls_server *s) {
+    ls_client_free(&s->client);
     ls_io_free(&s->io);
     ls_pool_free(&s->pool);
 }

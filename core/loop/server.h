@@ -3,6 +3,7 @@
 #ifndef LS_SERVER_H
 #define LS_SERVER_H
 
+#include "client.h"
 #include "conn.h"
 #include "pool.h"
 #include "settings.h"
@@ -15,6 +16,7 @@ struct ls_server {
     uv_tcp_t listener;
     uv_timer_t grace;    /* shutdown deadline */
     ls_io io;            /* what every connection's transport shares */
+    ls_client client;    /* outbound connections: resolver, pools */
     unsigned kind_header, kind_body, kind_idle; /* the connections' deadline kinds */
     ls_settings settings;
     const ls_app_iface *app;

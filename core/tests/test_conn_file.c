@@ -47,7 +47,7 @@ static void on_finish(void *req) { (void)req, finished++; }
 static void on_abort(void *req) { (void)req; }
 static void on_stopped(void *app) { (void)app, stopped = 1; }
 static const ls_app_iface iface = {on_request, on_body, on_drain, on_finish, on_abort,
-                                   on_stopped};
+                                   NULL,       on_stopped};
 
 /* Reads from fd (non-blocking) while the loop runs, until `want` bytes or 10 s. */
 static size_t read_while_serving(uv_loop_t *loop, int fd, char *buf, size_t want) {

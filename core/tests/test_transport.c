@@ -39,7 +39,7 @@ static void on_closed(ls_transport *t) {
     seen.closed++;
     seen.closed_as = (ls_close_reason)t->close_reason;
 }
-static const ls_proto proto = {on_data, on_eof, on_sent, on_deferred, on_closed};
+static const ls_proto proto = {on_data, on_eof, on_sent, on_deferred, on_closed, NULL};
 
 static void release(void *ctx) { (void)ctx, seen.released++; }
 
@@ -50,7 +50,7 @@ static void on_data_upgraded(ls_transport *t, const char *data, size_t len, int 
     ls_transport_keep(t, data, 0, from_in);
 }
 static const ls_proto proto_upgraded = {on_data_upgraded, on_eof, on_sent, on_deferred,
-                                        on_closed};
+                                        on_closed, NULL};
 
 /* The peer: reads everything into a buffer until EOF. */
 static struct {
