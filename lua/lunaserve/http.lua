@@ -364,7 +364,8 @@ local function exchange(req, u)
     if not ok then
         return nil, err
     end
-    local may_retry = sock:getreusedtimes() > 0 and req.replayable
+    local reused = sock:getreusedtimes() or 0
+    local may_retry = reused > 0 and req.replayable
     local _
     _, err = sock:send(request_bytes(req, u))
     if err then
@@ -396,7 +397,7 @@ local function exchange(req, u)
         if head then
             local r = setmetatable({ sock = sock, p = p, pending = body, done = done,
                 extra = extra, keepalive = not req.close, idle = req.keepalive_timeout,
-                pool_size = req.keepalive_pool }, Reader)
+                pool_size = req.keepalive_pool, reused = reused }, Reader)
             if done then
                 r:release()
             end
@@ -559,6 +560,7 @@ function M.request(opts)
                 trailers = head.trailers,
                 url = url,
                 redirects = redirects,
+                reused = r.reused,
                 _reader = r,
             }, Response)
             if req.stream then
