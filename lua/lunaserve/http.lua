@@ -497,17 +497,29 @@ local function build_request(opts)
     }
 end
 
--- The request a redirect leads to (RFC 9110 15.4): 301/302 after POST and 303 after
--- anything but HEAD become GET without a body; 307/308 repeat the method and the body
--- (a body function cannot be repeated: the redirect is then the answer).
+-- The request a redirect leads to: after 301, 302 and 303 a GET without a body (HEAD stays
+-- HEAD), as browsers and most clients do (RFC 9110 15.4 allows it for 301/302 and asks it
+-- for 303); after 307 and 308 the same method and body, which a body function cannot give
+-- twice (nil: the redirect is then the answer).
 local function redirected(req, status)
-    local nreq = setmetatable({}, { __index = req })
-    if status == 303 and req.method ~= "HEAD" or (status == 301 or status == 302)
-        and req.method == "POST" then
-        nreq.method = "GET"
+    local nreq = {}
+    for k, v in pairs(req) do
+        nreq[k] = v
+    end
+    if status == 301 or status == 302 or status == 303 then
+        if req.method ~= "HEAD" then
+            nreq.method = "GET"
+        end
         nreq.body = nil
         nreq.length = nil
-        nreq.replayable = true
+        nreq.replayable = IDEMPOTENT[nreq.method]
+        local headers = {} -- the fields that described the body go with it
+        for _, f in ipairs(req.headers) do
+            if not f[1]:lower():find("^content%-") then
+                headers[#headers + 1] = f
+            end
+        end
+        nreq.headers = headers
         return nreq
     end
     if type(req.body) == "function" then

@@ -17,7 +17,9 @@
 --   /stall-head       part of a head, then nothing
 --   /stall-body       a head with Content-Length: 100 and 10 bytes, then nothing
 --   /reset            a reset at once
---   /reset-mid-body   a head with Content-Length: 100 and 10 bytes, then a reset
+--   /reset-mid-body   a head with Content-Length: 100 and 10 bytes, then a reset 0.2 s later
+--                     (later, so that the client reads the bytes first: a reset that comes
+--                     with them can reach it as a plain end, libuv's EOF on POLLHUP)
 --   /malformed        "HTTP/1.1 2x0 OK", then a FIN
 --   /huge             Content-Length: 100 MB of "x", sent as fast as the client reads
 --   /until-close      a body without length, ended by a FIN
@@ -26,6 +28,7 @@
 --   /echo-raw         200 with the whole request as received (head and body bytes)
 --   /trailers         a chunked body "hello world" with the trailer field X-Sum: 42
 --   /big-head         a head of about 100 KiB of fields
+--   /head-chunked     the head a HEAD request gets for a chunked body (no body follows)
 --
 -- The process ends by itself after 300 s, in case the spec that started it could not stop it.
 local socket = require("socket")
@@ -67,9 +70,12 @@ local function close(c, reset)
     log(reset and "reset" or "close", c.id)
 end
 
-local function send(c, data, after)
+-- Queues data; `after` ("close" or "reset") what to do once it is sent, `delay` seconds
+-- later.
+local function send(c, data, after, delay)
     c.out[#c.out + 1] = data
     c.after = after
+    c.after_delay = delay
 end
 
 local function response(status, body, extra_fields)
@@ -120,7 +126,7 @@ routes["/reset"] = function(c)
 end
 
 routes["/reset-mid-body"] = function(c)
-    send(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789", "reset")
+    send(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789", "reset", 0.2)
 end
 
 routes["/malformed"] = function(c)
@@ -152,6 +158,10 @@ end
 routes["/trailers"] = function(c)
     send(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n\r\n"
         .. "5\r\nhello\r\n6\r\n world\r\n0\r\nX-Sum: 42\r\n\r\n")
+end
+
+routes["/head-chunked"] = function(c)
+    send(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
 end
 
 routes["/big-head"] = function(c)
@@ -250,7 +260,11 @@ local function on_writable(c)
         return close(c)
     end
     if not pending(c) and c.after then
-        close(c, c.after == "reset")
+        if c.after_delay then
+            c.close_at = socket.gettime() + c.after_delay
+        else
+            close(c, c.after == "reset")
+        end
     end
 end
 
@@ -263,7 +277,13 @@ while socket.gettime() < deadline do
             sendt[#sendt + 1] = s
         end
     end
-    local readable, writable = socket.select(recvt, sendt, 1)
+    local readable, writable = socket.select(recvt, sendt, 0.05)
+    local now = socket.gettime()
+    for _, c in pairs(conns) do
+        if c.close_at and now >= c.close_at then
+            close(c, c.after == "reset")
+        end
+    end
     for _, s in ipairs(readable) do
         if s == server then
             local cs = server:accept()

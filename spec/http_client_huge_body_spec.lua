@@ -1,0 +1,62 @@
+-- lunaserve.http against an upstream that sends 100 MB: the one-shot form stops at max_body
+-- with an error, a stream reads in bounded pieces (and a bounded Lua heap) and can stop.
+-- (The process's RSS is no measure here: under ASan, freed memory stays in quarantine.)
+local H = require("spec.support.http_client")
+
+describe("http client huge body", function()
+    local client, faulty
+
+    lazy_setup(function()
+        faulty = H.start_faulty()
+        client = H.start_client()
+    end)
+
+    lazy_teardown(function()
+        if client then client:stop_ok() end
+        if faulty then faulty:stop() end
+    end)
+
+    it("stops the one-shot form at max_body, and closes the connection", function()
+        local r, took = H.run(client, [[
+            return view(http.request{url = "http://127.0.0.1:" .. arg.port .. "/huge",
+                timeout = 5000, max_body = 4 * 1024 * 1024})
+        ]], { port = faulty.port }, 20)
+        assert.are.equal("response body too large", r.err)
+        assert.is_true(took < 10, "took " .. took .. " s")
+        -- the upstream sees the end long before its 100 MB are out
+        local lines = faulty:wait_log(function(l)
+            return l[#l] == "eof 1" or (l[#l] or ""):match("^send%-error 1") ~= nil
+        end, 5)
+        assert.is_truthy(lines[#lines] == "eof 1" or lines[#lines]:match("^send%-error 1"),
+            table.concat(lines, "\n"))
+    end)
+
+    it("reads a stream in bounded pieces, and res:close() ends it", function()
+        local r = H.run(client, [[
+            collectgarbage()
+            local base = collectgarbage("count")
+            local res = assert(http.request{url = "http://127.0.0.1:" .. arg.port .. "/huge",
+                timeout = 5000, stream = true})
+            local total, biggest, peak = 0, 0, 0
+            while total < 20 * 1024 * 1024 do
+                local piece = assert(res:read())
+                total = total + #piece
+                if #piece > biggest then biggest = #piece end
+                peak = math.max(peak, collectgarbage("count") - base)
+            end
+            res:close()
+            return {total = total, biggest = biggest, length = res.headers["content-length"],
+                    peak_kib = peak}
+        ]], { port = faulty.port }, 30)
+        assert.are.equal("104857600", r.length)
+        assert.is_true(r.total >= 20 * 1024 * 1024)
+        assert.is_true(r.biggest <= 65536, "a piece of " .. r.biggest .. " bytes")
+        local lines = faulty:wait_log(function(l)
+            return l[#l] == "eof 2" or (l[#l] or ""):match("^send%-error 2") ~= nil
+        end, 5)
+        assert.is_truthy(lines[#lines] == "eof 2" or lines[#lines]:match("^send%-error 2"),
+            table.concat(lines, "\n"))
+        -- what it read stayed garbage for the collector, not a growing heap
+        assert.is_true(r.peak_kib < 8 * 1024, "the Lua heap grew by " .. r.peak_kib .. " KiB")
+    end)
+end)
