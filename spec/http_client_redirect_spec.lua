@@ -99,6 +99,27 @@ describe("http client redirects", function()
         assert.are.equal("too many redirects", d.err) -- the default is 5
     end)
 
+    it("to another host do not carry Host, Authorization or Cookie", function()
+        local target = "http://localhost:" .. upstream.port .. "/echo/other"
+        local r = run([[{url = "/redirect/302?to=]] .. target:gsub(":", "%%3A")
+            .. [[", follow_redirects = true, headers = {Authorization = "secret",
+            Cookie = "a=1", Host = "mine.test", ["X-Kept"] = "yes"}}]])
+        assert.are.equal(200, r.status)
+        local j = cjson.decode(r.body)
+        assert.are.equal("localhost:" .. upstream.port, j.headers.host)
+        assert.is_nil(j.headers.authorization)
+        assert.is_nil(j.headers.cookie)
+        assert.are.equal("yes", j.headers["x-kept"])
+    end)
+
+    it("to the same host carry them", function()
+        local r = run([[{url = "/redirect/302?to=/echo/same", follow_redirects = true,
+            headers = {Authorization = "secret", Cookie = "a=1"}}]])
+        local j = cjson.decode(r.body)
+        assert.are.equal("secret", j.headers.authorization)
+        assert.are.equal("a=1", j.headers.cookie)
+    end)
+
     it("to https give the https error", function()
         local r = run([[{url = "/redirect/302?to=https%3A//127.0.0.1/", follow_redirects = true}]])
         assert.are.equal("https is not supported (no TLS yet)", r.err)

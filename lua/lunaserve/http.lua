@@ -32,6 +32,10 @@ local REDIRECT = { [301] = true, [302] = true, [303] = true, [307] = true, [308]
 
 local TOKEN = "^[%w!#$%%&'*+.^_`|~-]+$"
 
+-- the caller's fields that a redirect to another host does not carry
+local CREDENTIALS = { host = true, authorization = true, cookie = true,
+    ["proxy-authorization"] = true }
+
 local function bad_arg(what, level)
     error("lunaserve.http.request: " .. what, (level or 1) + 2)
 end
@@ -116,12 +120,12 @@ local function check_headers(headers)
         return list, seen
     end
     if type(headers) ~= "table" then
-        bad_arg("headers must be a table", 2)
+        bad_arg("headers must be a table", 3)
     end
     local names = {}
     for name in pairs(headers) do
         if type(name) ~= "string" or not name:match(TOKEN) then
-            bad_arg("invalid header name " .. string.format("%q", tostring(name)), 2)
+            bad_arg("invalid header name " .. string.format("%q", tostring(name)), 3)
         end
         names[#names + 1] = name
     end
@@ -134,7 +138,7 @@ local function check_headers(headers)
                 value = tostring(value)
             end
             if type(value) ~= "string" or value:find("[%z\r\n]") then
-                bad_arg("invalid value for header " .. name, 2)
+                bad_arg("invalid value for header " .. name, 3)
             end
             list[#list + 1] = { name, value }
             seen[name:lower()] = value
@@ -160,10 +164,10 @@ local function request_bytes(req, u)
     end
     for _, f in ipairs(req.headers) do
         local lname = f[1]:lower()
-        -- the framing is ours; a Content-Length of the caller's only goes with a body
-        -- function; a Host of the caller's only to the URL it was given for
+        -- the framing is ours (a Content-Length of the caller's goes with a body function,
+        -- below); Host and credentials only to the host the caller named
         if lname ~= "transfer-encoding" and lname ~= "content-length"
-            and not (lname == "host" and req.changed_host) then
+            and not (req.changed_host and CREDENTIALS[lname]) then
             field(f[1], f[2])
         end
     end
