@@ -19,8 +19,46 @@ static void add_app_path(lua_State *L, const char *dir) {
     lua_pop(L, 2);
 }
 
-const char *ls_vm_load(ls_vm *vm, const char *path) {
-    static char err[8192];
+/* keep(value): what the app's chunk returned becomes the state's app and handler; anything
+ * else is an error (upvalue 1: the vm). */
+static int keep_app(lua_State *L) {
+    ls_vm *vm = lua_touserdata(L, lua_upvalueindex(1));
+    lua_settop(L, 1);
+    int ok = 0;
+    if (lua_isfunction(L, 1)) {
+        lua_pushvalue(L, 1);
+        ok = 1;
+    } else if (lua_istable(L, 1)) {
+        lua_getfield(L, 1, "handle");
+        ok = lua_isfunction(L, -1);
+    }
+    if (!ok)
+        return luaL_error(L,
+                          "%s:1: the app must return a handler function or a table with a "
+                          "'handle' function (it returned a %s value)",
+                          vm->app_path, luaL_typename(L, 1));
+    vm->handler_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    vm->app_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    return 0;
+}
+
+/* The app's chunk runs in this coroutine, a root like a handler's, so its code may wait. */
+static const char run_chunk[] = "local chunk, keep = ...\nreturn keep(chunk())";
+
+static void load_done(ls_root *root, lua_State *co, const char *error) {
+    (void)co;
+    ls_vm *vm = (ls_vm *)((char *)root - offsetof(ls_vm, load_root));
+    luaL_unref(vm->L, LUA_REGISTRYINDEX, vm->load_co_ref);
+    vm->load_co_ref = LUA_NOREF;
+    vm->loading = 0;
+    vm->load_failed = error != NULL;
+    if (error)
+        snprintf(vm->load_err, sizeof vm->load_err, "%s", error);
+    if (vm->load_waited && vm->on_loaded)
+        vm->on_loaded(vm, error ? vm->load_err : NULL);
+}
+
+int ls_vm_load(ls_vm *vm, const char *path, const char **err) {
     lua_State *L = vm->L;
     char file[4096], dir[4096];
     if (is_dir(path)) {
@@ -36,39 +74,31 @@ const char *ls_vm_load(ls_vm *vm, const char *path) {
     }
     snprintf(vm->app_path, sizeof vm->app_path, "%s", file);
     add_app_path(L, dir);
-    lua_pushcfunction(L, ls_traceback);
-    if (luaL_loadfile(L, file) != LUA_OK) {
-        snprintf(err, sizeof err, "%s", lua_tostring(L, -1));
-        lua_pop(L, 2);
-        return err;
+    lua_State *co = lua_newthread(L);
+    if (luaL_loadbuffer(co, run_chunk, sizeof run_chunk - 1, "=lunaserve") != LUA_OK ||
+        luaL_loadfile(co, file) != LUA_OK) {
+        snprintf(vm->load_err, sizeof vm->load_err, "%s", lua_tostring(co, -1));
+        lua_pop(L, 1);
+        *err = vm->load_err;
+        return -1;
     }
-    if (lua_pcall(L, 0, 1, -2) != LUA_OK) {
-        snprintf(err, sizeof err, "%s", lua_tostring(L, -1));
-        lua_pop(L, 2);
-        return err;
+    lua_pushlightuserdata(co, vm);
+    lua_pushcclosure(co, keep_app, 1);
+    vm->load_co_ref = luaL_ref(L, LUA_REGISTRYINDEX); /* the thread */
+    vm->loading = 1;
+    vm->load_waited = 0;
+    vm->load_root.vm = vm;
+    vm->load_root.done = load_done;
+    ls_root_start(&vm->load_root, co, 2);
+    if (vm->loading) { /* it waits: load_done tells vm->on_loaded */
+        vm->load_waited = 1;
+        return 1;
     }
-    int ok = 0;
-    if (lua_isfunction(L, -1)) {
-        lua_pushvalue(L, -1);
-        ok = 1;
-    } else if (lua_istable(L, -1)) {
-        lua_getfield(L, -1, "handle");
-        ok = lua_isfunction(L, -1);
-        if (!ok)
-            lua_pop(L, 1);
+    if (vm->load_failed) {
+        *err = vm->load_err;
+        return -1;
     }
-    if (!ok) {
-        snprintf(err, sizeof err,
-                 "%s:1: the app must return a handler function or a table with a 'handle' "
-                 "function (it returned a %s value)",
-                 file, luaL_typename(L, -1));
-        lua_pop(L, 2);
-        return err;
-    }
-    vm->handler_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    vm->app_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    lua_pop(L, 1); /* traceback */
-    return NULL;
+    return 0;
 }
 
 const char *ls_vm_app_settings(ls_vm *vm, ls_settings *settings) {

@@ -69,6 +69,12 @@ struct ls_vm {
     int unheld_ref;          /* weak-valued table: res userdata by ls_lreq (lifecycle.c) */
     ls_chain chain;          /* the coroutines running now (driver.c) */
     struct ls_tcp *tcps;     /* every lunaserve.tcp socket with a connection (tcp.c) */
+    /* the app's load: its chunk runs as a root that may wait (app.c) */
+    ls_root load_root;
+    int load_co_ref;
+    unsigned loading : 1, load_waited : 1, load_failed : 1;
+    void (*on_loaded)(ls_vm *vm, const char *err); /* a load that waited ended */
+    char load_err[4096];
     ls_owned *owns;          /* sockets made outside any root (the app's load): released
                                 when the state retires or stops */
 };
@@ -97,9 +103,10 @@ uint64_t ls_budget_start(ls_vm *vm);
 void ls_budget_end(uint64_t saved);
 
 /* app.c */
-/* Loads APP (a file, or a directory with init.lua). Returns NULL, or an error message
- * ("file:line: message") that stays valid until the next call. */
-const char *ls_vm_load(ls_vm *vm, const char *path);
+/* Loads APP (a file, or a directory with init.lua): runs its code, which may wait (connect,
+ * sleep) as a handler may. Returns 0 (loaded), -1 (*err: "file:line: message", valid while
+ * vm lives), or 1: the code waits, and vm->on_loaded tells the outcome later. */
+int ls_vm_load(ls_vm *vm, const char *path, const char **err);
 /* Applies the settings named in the app's table (app values; unknown keys are ignored).
  * Returns NULL or a message. */
 const char *ls_vm_app_settings(ls_vm *vm, ls_settings *settings);

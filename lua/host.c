@@ -59,20 +59,35 @@ void ls_host_gc_soon(ls_host *h) {
     uv_timer_start(&h->gc, on_gc, at - now, 0);
 }
 
-/* Loads the app into a new state; returns it, or NULL with the message in *err. */
-static ls_vm *load(ls_host *h, const char **err) {
+/* Loads the app into a new state. Returns it (loaded, or *waiting: its code waits, and
+ * vm->on_loaded tells the outcome), or NULL with the message in *err. */
+static ls_vm *load(ls_host *h, const char **err, int *waiting) {
+    *waiting = 0;
     ls_vm *vm = ls_vm_new(h->loop, h->server);
     if (!vm) {
         *err = "cannot create a Lua state";
         return NULL;
     }
     vm->host = h;
-    *err = ls_vm_load(vm, h->app);
-    if (*err) {
+    int r = ls_vm_load(vm, h->app, err);
+    if (r < 0) {
+        /* (a copy: the message lives in vm) */
+        snprintf(h->load_err, sizeof h->load_err, "%s", *err);
+        *err = h->load_err;
         ls_vm_free(vm);
         return NULL;
     }
+    *waiting = r == 1;
     return vm;
+}
+
+/* A state that is not the current one and that nothing uses any more: freed soon (never
+ * from inside one of its own callbacks). */
+static void discard(ls_host *h, ls_vm *vm) {
+    vm->retired = 1;
+    vm->next = h->retired;
+    h->retired = vm;
+    ls_host_collect_soon(h);
 }
 
 const char *ls_host_init(ls_host *h, uv_loop_t *loop, ls_server *server, const char *app) {
@@ -80,10 +95,6 @@ const char *ls_host_init(ls_host *h, uv_loop_t *loop, ls_server *server, const c
     h->loop = loop;
     h->server = server;
     snprintf(h->app, sizeof h->app, "%s", app);
-    const char *err;
-    h->current = load(h, &err);
-    if (!h->current)
-        return err;
     uv_timer_init(loop, &h->collect);
     h->collect.data = h;
     uv_timer_init(loop, &h->debounce);
@@ -93,17 +104,26 @@ const char *ls_host_init(ls_host *h, uv_loop_t *loop, ls_server *server, const c
     uv_signal_init(loop, &h->sighup);
     h->sighup.data = h;
     h->handles = 4;
+    const char *err;
+    int waiting;
+    ls_vm *vm = load(h, &err, &waiting);
+    if (!vm)
+        return err;
+    /* Code that waits while the app first loads (a connect, a sleep): the loop runs for it
+     * before the server listens. */
+    while (waiting && vm->loading)
+        uv_run(loop, UV_RUN_ONCE);
+    if (vm->load_failed) {
+        snprintf(h->load_err, sizeof h->load_err, "%s", vm->load_err);
+        discard(h, vm);
+        return h->load_err;
+    }
+    h->current = vm;
     return NULL;
 }
 
-int ls_host_reload(ls_host *h) {
-    const char *err;
-    ls_vm *vm = load(h, &err);
-    h->reloads++;
-    if (!vm) {
-        ls_log(LS_LOG_ERROR, "reload failed, still serving the previous code: %s", err);
-        return -1;
-    }
+/* The new state takes the new requests; the old one finishes what it started. */
+static void swap_in(ls_host *h, ls_vm *vm) {
     ls_vm *old = h->current;
     ls_release_all(&old->owns); /* what its load connected: requests in flight keep theirs */
     old->retired = 1;
@@ -113,6 +133,41 @@ int ls_host_reload(ls_host *h) {
     ls_log(LS_LOG_INFO, "reloaded %s", h->app);
     if (old->refs == 0)
         ls_host_collect_soon(h);
+}
+
+static void reload_loaded(ls_vm *vm, const char *err) {
+    ls_host *h = vm->host;
+    h->loading = NULL;
+    if (err || h->closing) {
+        if (err)
+            ls_log(LS_LOG_ERROR, "reload failed, still serving the previous code: %s", err);
+        discard(h, vm);
+        return;
+    }
+    swap_in(h, vm);
+}
+
+int ls_host_reload(ls_host *h) {
+    if (h->closing)
+        return -1;
+    if (h->loading) {
+        ls_log(LS_LOG_WARN, "reload: the previous reload is still loading; this one is skipped");
+        return -1;
+    }
+    const char *err;
+    int waiting;
+    ls_vm *vm = load(h, &err, &waiting);
+    h->reloads++;
+    if (!vm) {
+        ls_log(LS_LOG_ERROR, "reload failed, still serving the previous code: %s", err);
+        return -1;
+    }
+    if (waiting) { /* the old code serves until the new code's load is done */
+        h->loading = vm;
+        vm->on_loaded = reload_loaded;
+        return 0;
+    }
+    swap_in(h, vm);
     return 0;
 }
 
@@ -169,6 +224,10 @@ void *ls_host_on_request(void *app, ls_conn *c) {
 }
 
 void ls_host_drain(ls_host *h) {
+    if (h->loading) {
+        ls_release_all(&h->loading->load_root.owns);
+        ls_tcp_close_all(h->loading);
+    }
     ls_release_all(&h->current->owns);
     ls_tcp_close_all(h->current);
     for (ls_vm *vm = h->retired; vm; vm = vm->next) {
@@ -200,6 +259,8 @@ void ls_host_stop(ls_host *h) {
 void ls_host_free(ls_host *h) {
     ls_vm_free(h->current);
     h->current = NULL;
+    ls_vm_free(h->loading);
+    h->loading = NULL;
     while (h->retired) {
         ls_vm *vm = h->retired;
         h->retired = vm->next;

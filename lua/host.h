@@ -10,6 +10,8 @@ struct ls_host {
     ls_server *server;
     char app[4096];
     ls_vm *current;
+    ls_vm *loading;  /* a reload whose code waits while it loads */
+    char load_err[4096];
     ls_vm *retired; /* linked through vm->next */
     uv_timer_t collect;  /* frees retired states outside their own callbacks */
     uv_timer_t gc;       /* a full collection of the states, asked for by ls_host_gc_soon */
@@ -24,11 +26,13 @@ struct ls_host {
     unsigned long reloads;
 };
 
-/* Loads APP; returns NULL, or the error ("file:line: message") and nothing to free. */
+/* Loads APP (running the loop while its code waits); returns NULL, or the error
+ * ("file:line: message"). The host is to be stopped and freed either way. */
 const char *ls_host_init(ls_host *h, uv_loop_t *loop, ls_server *server, const char *app);
 /* Reload on SIGHUP (sighup) and/or when a file in the app's folder changes (files). */
 int ls_host_watch(ls_host *h, int sighup, int files);
-/* Loads the app anew; 0, or -1 (logged) when the old code keeps serving. */
+/* Loads the app anew; 0 (done, or under way while the new code waits), or -1 (logged) when
+ * the old code keeps serving. */
 int ls_host_reload(ls_host *h);
 /* The server's on_request: the current state takes the request. */
 void *ls_host_on_request(void *app, ls_conn *c);

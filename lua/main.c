@@ -94,31 +94,38 @@ static void on_stopped(void *ctx) {
  * its port with SO_REUSEPORT and reports it on ready_fd instead of printing it. */
 static int serve(options *o, int ready_fd, int port) {
     ls_settings settings = o->settings;
+    for (size_t i = 0; i < o->ncli; i++)
+        ls_setting_set(&settings, o->cli[i].def, o->cli[i].value);
     uv_loop_t *loop = uv_default_loop();
     app_state st;
     memset(&st, 0, sizeof st);
+    static ls_app_iface iface;
+    iface = ls_vm_iface;
+    iface.on_request = ls_host_on_request;
+    iface.on_drained = on_drained;
+    iface.on_stopped = on_stopped;
+    /* The server exists before the app loads (its code may connect, or start timers); the
+     * app's table then adds its settings, and the command line wins over them. */
+    if (ls_server_init(&st.server, loop, &settings, &iface, &st.host) != 0) {
+        fprintf(stderr, "lunaserve: out of memory\n");
+        return 1;
+    }
     const char *err = ls_host_init(&st.host, loop, &st.server, o->app);
-    if (!err)
+    if (!err) {
+        settings = o->settings;
         err = ls_vm_app_settings(st.host.current, &settings);
+    }
     if (err) {
         fprintf(stderr, "lunaserve: %s\n", err);
         ls_host_free(&st.host);
+        ls_server_free(&st.server);
         return 1;
     }
     for (size_t i = 0; i < o->ncli; i++)
         ls_setting_set(&settings, o->cli[i].def, o->cli[i].value);
     if (port >= 0)
         settings.port = port;
-
-    static ls_app_iface iface;
-    iface = ls_vm_iface;
-    iface.on_request = ls_host_on_request;
-    iface.on_drained = on_drained;
-    iface.on_stopped = on_stopped;
-    if (ls_server_init(&st.server, loop, &settings, &iface, &st.host) != 0) {
-        fprintf(stderr, "lunaserve: out of memory\n");
-        return 1;
-    }
+    ls_server_configure(&st.server, &settings);
     st.server.reuseport = ready_fd >= 0;
     char addr[128];
     int r = ls_server_listen(&st.server, addr, sizeof addr);

@@ -46,8 +46,6 @@ typedef struct ls_tcp {
     int send_err;
     size_t sent;         /* bytes of the send in progress */
     unsigned in_list : 1;
-    unsigned gone : 1;    /* the userdata was collected: free once closed */
-    unsigned closing : 1; /* a close is under way: `closed` comes */
 } ls_tcp;
 
 typedef struct ls_tcp_list {
@@ -132,15 +130,13 @@ static void detached(ls_tcp *tcp) {
 
 static void push_closed(lua_State *L, void *ctx);
 
-/* Closes the connection, or gives up connecting. A wait on it ends with "closed": when the
- * transport has closed (ev_closed), or now when there was none yet. */
+/* Closes the connection, or gives up connecting; a wait on it (another coroutine's: the
+ * caller's own calls check they do not wait) ends now with "closed". */
 static void close_stream(ls_tcp *tcp, int reset) {
-    if (ls_stream_close(&tcp->s, reset)) {
-        tcp->closing = 1;
-        return;
-    }
+    ls_stream_close(&tcp->s, reset);
     detached(tcp);
     tcp->op = OP_NONE;
+    ls_wake(&tcp->reader, push_closed, tcp);
     ls_wake(&tcp->writer, push_closed, tcp);
 }
 
@@ -201,12 +197,7 @@ static void ev_sent(ls_stream *s, int err) {
 
 static void ev_closed(ls_stream *s) {
     ls_tcp *tcp = s->ctx;
-    tcp->closing = 0;
     detached(tcp);
-    if (tcp->gone) {
-        free(tcp);
-        return;
-    }
     tcp->op = OP_NONE;
     ls_wake(&tcp->reader, push_closed, tcp);
     ls_wake(&tcp->writer, push_closed, tcp);
@@ -246,10 +237,8 @@ static int l_gc(lua_State *L) {
     *box = NULL;
     ls_waiter_cancel(&tcp->reader);
     ls_waiter_cancel(&tcp->writer);
-    tcp->gone = 1;
     close_stream(tcp, 1);
-    if (!tcp->closing)
-        free(tcp);
+    free(tcp);
     return 0;
 }
 
@@ -746,16 +735,15 @@ static int l_setkeepalive(lua_State *L) {
     if (ls_waiting(&tcp->writer))
         return fail(L, "socket busy writing");
     int r = ls_stream_keepalive(&tcp->s, idle, size);
-    if (r == UV_EAGAIN) {
-        tcp->closing = tcp->s.t != NULL;
+    if (r == UV_EBUSY)
+        return fail(L, "socket busy");
+    if (r < 0)
+        detached(tcp);
+    if (r == UV_EAGAIN)
         return fail(L, "unread data in buffer");
-    }
     if (r < 0)
         return fail(L, "closed");
-    if (!tcp->s.t)
-        detached(tcp); /* the pool has it now */
-    else
-        tcp->closing = 1; /* the pool could not take it: closing */
+    detached(tcp); /* the pool has it now, or it was closed */
     lua_pushinteger(L, 1);
     return 1;
 }

@@ -65,6 +65,8 @@ ls_vm *ls_vm_new(uv_loop_t *loop, ls_server *server) {
 void ls_vm_free(ls_vm *vm) {
     if (!vm)
         return;
+    ls_release_all(&vm->load_root.owns); /* a load still waiting */
+    ls_release_all(&vm->owns);
     lua_close(vm->L);
     free(vm);
 }

@@ -1,6 +1,6 @@
--- A waiting call (req:read(), lunaserve.sleep(), ...) where no handler is under it (the app
--- loading, a listener, a coroutine made there) could never be resumed: it raises an error that
--- names the call, at the line that made it.
+-- A waiting call (req:read(), lunaserve.sleep(), ...) where no handler is under it (a
+-- listener, a coroutine made there) could never be resumed: it raises an error that names the
+-- call, at the line that made it. (Waits while the app loads work: spec/load_waits_spec.lua.)
 
 local S = require("spec.support.server")
 
@@ -18,25 +18,6 @@ local function count(s, text)
 end
 
 describe("a wait outside a request handler", function()
-    it("stops start-up with the call named when the app sleeps while it loads", function()
-        local out, err, code = S.run({ "--port", "0", APP },
-            { env = { LUNASERVE_SPEC_WAIT_AT_LOAD = "sleep" } })
-        assert.are.equal(1, code, err)
-        assert.are.equal("", out)
-        assert.is_truthy(err:find(APP .. ":8: lunaserve.sleep() must run inside a request "
-            .. "handler or a coroutine it created", 1, true), err)
-    end)
-
-    it("stops start-up with the call named when a coroutine made at load time sleeps", function()
-        local out, err, code = S.run({ "--port", "0", APP },
-            { env = { LUNASERVE_SPEC_WAIT_AT_LOAD = "coroutine" } })
-        assert.are.equal(1, code, err)
-        assert.are.equal("", out)
-        -- wrap's error: the call's line, then the sleep's
-        assert.is_truthy(err:find(APP .. ":10: " .. APP .. ":11: lunaserve.sleep() must run "
-            .. "inside a request handler or a coroutine it created", 1, true), err)
-    end)
-
     describe("in a listener", function()
         local srv
 

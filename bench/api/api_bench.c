@@ -511,12 +511,14 @@ static int run_app(uv_loop_t *loop, const app_opt *o, unsigned long long n, int 
     const char *err = NULL;
     if (!(b->vm = ls_vm_new(loop, &b->server)))
         err = "cannot create a Lua state";
-    if (!err)
-        err = ls_vm_load(b->vm, o->path);
-    if (!err)
-        err = ls_vm_app_settings(b->vm, &settings);
     if (!err && ls_server_init(&b->server, loop, &settings, &iface, b->vm) != 0)
         err = "out of memory";
+    if (!err && ls_vm_load(b->vm, o->path, &err) != 0 && !err)
+        err = "the app waits while it loads (not supported here)";
+    if (!err)
+        err = ls_vm_app_settings(b->vm, &settings);
+    if (!err)
+        ls_server_configure(&b->server, &settings);
     if (err) {
         fprintf(stderr, "api_bench: %s\n", err);
         goto out;

@@ -18,6 +18,7 @@ typedef struct ls_client {
     uint64_t pooled;       /* idle connections in every pool */
     struct ls_connpool_waiter *ready; /* waiters whose pool has room, told on the next turn */
     uv_idle_t idle;               /* runs them */
+    int stopping;                 /* the server stops: no new connections */
 } ls_client;
 
 /* Registers the deadline kinds on io; cache_ms: how long a resolved name is reused. */

@@ -222,6 +222,8 @@ int ls_stream_connect(ls_stream *s, const char *host, int port, const char *key,
                       size_t pool_size, size_t backlog) {
     if (s->state != LS_STREAM_NONE)
         return UV_EALREADY;
+    if (s->client->stopping)
+        return UV_ECANCELED;
     s->pool = ls_connpool_get(s->client, key);
     if (!s->pool)
         return UV_ENOMEM;
@@ -380,8 +382,7 @@ int ls_stream_keepalive(ls_stream *s, uint64_t idle_ms, size_t size) {
     s->pool = NULL;
     s->state = LS_STREAM_NONE;
     if (ls_connpool_put(p, t, s->reused, idle_ms, size) != 0) {
-        /* not kept: it still counts in the pool until it has closed */
-        s->t = t;
+        s->t = t; /* not kept: closed */
         s->pool = p;
         s->state = LS_STREAM_OPEN;
         ls_stream_close(s, 0);
@@ -389,10 +390,10 @@ int ls_stream_keepalive(ls_stream *s, uint64_t idle_ms, size_t size) {
     return 0;
 }
 
-int ls_stream_close(ls_stream *s, int reset) {
+void ls_stream_close(ls_stream *s, int reset) {
     if (s->state != LS_STREAM_OPEN) {
         stop_connecting(s);
-        return 0;
+        return;
     }
     ls_transport *t = s->t;
     ls_deadline_clear(&s->rd);
@@ -400,12 +401,19 @@ int ls_stream_close(ls_stream *s, int reset) {
     s->want = 0;
     s->sending = 0;
     s->state = LS_STREAM_NONE;
-    if (!t)
-        return 0;
-    ls_transport_close(t, LS_CLOSE_DESTROY, reset && t->in_len > s->off);
-    return 1; /* on_closed tells, and forgets t */
+    s->t = NULL;
+    s->off = 0;
+    if (s->pool) {
+        ls_connpool_count(s->pool, -1);
+        s->pool = NULL;
+    }
+    if (t) { /* it closes on its own from here: nothing reaches the stream any more */
+        ls_transport_set_proto(t, &discard_proto, NULL);
+        ls_transport_close(t, LS_CLOSE_DESTROY, reset && t->in_len);
+    }
 }
 
+/* The connection closed under the stream (a write failed). */
 static void on_closed(ls_transport *t) {
     ls_stream *s = t->ctx;
     if (s->t != t)
@@ -413,6 +421,10 @@ static void on_closed(ls_transport *t) {
     s->t = NULL;
     s->off = 0;
     s->state = LS_STREAM_NONE;
+    ls_deadline_clear(&s->rd);
+    ls_deadline_clear(&s->wr);
+    s->want = 0;
+    s->sending = 0;
     if (s->pool) {
         ls_connpool_count(s->pool, -1);
         s->pool = NULL;

@@ -29,8 +29,8 @@ typedef struct ls_stream_events {
     void (*input)(ls_stream *s, int status);
     /* A send that returned 0 ended: 0 (the kernel took it all) or an error (closed). */
     void (*sent)(ls_stream *s, int err);
-    /* The connection is gone: its memory and input with it (after a close, or when a
-     * failure closed it). */
+    /* The connection closed under the stream (a write failed): its input went with it.
+     * Not called for ls_stream_close. */
     void (*closed)(ls_stream *s);
 } ls_stream_events;
 
@@ -92,8 +92,8 @@ int ls_stream_send(ls_stream *s);
  * error: UV_EBUSY (a send or a read in progress), UV_EAGAIN (unread input: closed),
  * UV_ENOTCONN. */
 int ls_stream_keepalive(ls_stream *s, uint64_t idle_ms, size_t size);
-/* Closes it (reset: RST when input was left unread). Returns 1 when `closed` will follow,
- * 0 when there was no connection. */
-int ls_stream_close(ls_stream *s, int reset);
+/* Closes the connection, or stops connecting (reset: RST when input was left unread). No
+ * event comes for it afterwards: the stream may be connected again, or freed, at once. */
+void ls_stream_close(ls_stream *s, int reset);
 
 #endif

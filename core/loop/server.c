@@ -46,6 +46,14 @@ int ls_server_init(ls_server *s, uv_loop_t *loop, const ls_settings *settings,
     return 0;
 }
 
+void ls_server_configure(ls_server *s, const ls_settings *settings) {
+    s->settings = *settings;
+    s->io.send_timeout_ms = settings->send_timeout_ms;
+    s->io.linger_time_ms = settings->linger_time_ms;
+    s->io.linger_idle_ms = settings->linger_idle_ms;
+    s->client.resolver.cache_ms = settings->resolver_cache_time_ms;
+}
+
 int ls_server_listen(ls_server *s, char *addr, size_t addrlen) {
     struct sockaddr_storage ss;
     int r;
@@ -139,6 +147,7 @@ static void finish_stop(ls_server *s) {
         return;
     uv_close((uv_handle_t *)&s->grace, on_handle_closed);
     /* Outbound work ends with the server: the app closes its sockets, then the pools go. */
+    s->client.stopping = 1;
     if (s->app->on_drained)
         s->app->on_drained(s->app_ctx);
     ls_client_close(&s->client, on_handle_closed, s);

@@ -32,6 +32,8 @@ struct ls_server {
 
 int ls_server_init(ls_server *s, uv_loop_t *loop, const ls_settings *settings,
                    const ls_app_iface *app, void *app_ctx);
+/* Replaces the settings given to ls_server_init (before it listens). */
+void ls_server_configure(ls_server *s, const ls_settings *settings);
 /* Binds and listens; writes the bound "host:port" into addr. Returns 0 or a libuv error. */
 int ls_server_listen(ls_server *s, char *addr, size_t addrlen);
 /* Serves a socket accepted elsewhere (taken over: closed on failure). */

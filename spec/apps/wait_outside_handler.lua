@@ -1,8 +1,8 @@
--- Test app for spec/wait_outside_handler_spec.lua: waiting calls where nothing could resume
--- them (at load time, in listeners) raise an error that names the call.
+-- Test app for spec/wait_outside_handler_spec.lua (waits in listeners raise an error naming
+-- the call) and spec/load_waits_spec.lua (waits at load time work).
 local lunaserve = require("lunaserve")
 
--- LUNASERVE_SPEC_WAIT_AT_LOAD=sleep | coroutine: a wait while the app loads.
+-- LUNASERVE_SPEC_WAIT_AT_LOAD=sleep | coroutine: a wait while the app loads (it works).
 local at_load = os.getenv("LUNASERVE_SPEC_WAIT_AT_LOAD")
 if at_load == "sleep" then
     lunaserve.sleep(10)
