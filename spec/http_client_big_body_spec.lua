@@ -11,8 +11,7 @@ describe("http client big body", function()
     end)
 
     lazy_teardown(function()
-        if client then client:stop_ok() end
-        if upstream then upstream:stop_ok() end
+        H.stop_all(client, upstream)
     end)
 
     it("reads 5 MB whole, byte for byte", function()

@@ -13,9 +13,7 @@ describe("http client request body from a function", function()
     end)
 
     lazy_teardown(function()
-        if client then client:stop_ok() end
-        if upstream then upstream:stop_ok() end
-        if faulty then faulty:stop() end
+        H.stop_all(client, upstream, faulty)
     end)
 
     it("is sent chunked, one chunk per piece, empty pieces skipped", function()

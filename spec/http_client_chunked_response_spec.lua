@@ -11,9 +11,7 @@ describe("http client chunked response", function()
     end)
 
     lazy_teardown(function()
-        if client then client:stop_ok() end
-        if upstream then upstream:stop_ok() end
-        if faulty then faulty:stop() end
+        H.stop_all(client, upstream, faulty)
     end)
 
     local function expected(n)

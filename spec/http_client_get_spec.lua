@@ -12,8 +12,7 @@ describe("http client GET", function()
     end)
 
     lazy_teardown(function()
-        if client then client:stop_ok() end
-        if upstream then upstream:stop_ok() end
+        H.stop_all(client, upstream)
     end)
 
     it("returns status, headers and body, and sends Host and User-Agent", function()

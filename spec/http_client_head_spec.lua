@@ -12,9 +12,7 @@ describe("http client HEAD", function()
     end)
 
     lazy_teardown(function()
-        if client then client:stop_ok() end
-        if upstream then upstream:stop_ok() end
-        if faulty then faulty:stop() end
+        H.stop_all(client, upstream, faulty)
     end)
 
     it("reads the head only, and the next request reuses the connection", function()

@@ -12,8 +12,7 @@ describe("http client huge body", function()
     end)
 
     lazy_teardown(function()
-        if client then client:stop_ok() end
-        if faulty then faulty:stop() end
+        H.stop_all(client, faulty)
     end)
 
     it("stops the one-shot form at max_body, and closes the connection", function()

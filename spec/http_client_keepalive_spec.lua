@@ -11,8 +11,7 @@ describe("http client keep-alive", function()
     end)
 
     lazy_teardown(function()
-        if client then client:stop_ok() end
-        if upstream then upstream:stop_ok() end
+        H.stop_all(client, upstream)
     end)
 
     before_each(function()

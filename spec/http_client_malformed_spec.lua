@@ -11,8 +11,7 @@ describe("http client malformed response", function()
     end)
 
     lazy_teardown(function()
-        if client then client:stop_ok() end
-        if faulty then faulty:stop() end
+        H.stop_all(client, faulty)
     end)
 
     it("gives llhttp's reason", function()

@@ -12,9 +12,7 @@ describe("http client responses without a body", function()
     end)
 
     lazy_teardown(function()
-        if client then client:stop_ok() end
-        if upstream then upstream:stop_ok() end
-        if faulty then faulty:stop() end
+        H.stop_all(client, upstream, faulty)
     end)
 
     it("reads 204 and 304 as empty and keeps the connection", function()

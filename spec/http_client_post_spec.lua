@@ -14,9 +14,7 @@ describe("http client POST with a body", function()
     end)
 
     lazy_teardown(function()
-        if client then client:stop_ok() end
-        if upstream then upstream:stop_ok() end
-        if faulty then faulty:stop() end
+        H.stop_all(client, upstream, faulty)
     end)
 
     it("sends the body with its Content-Length", function()

@@ -12,8 +12,7 @@ describe("http client redirects", function()
     end)
 
     lazy_teardown(function()
-        if client then client:stop_ok() end
-        if upstream then upstream:stop_ok() end
+        H.stop_all(client, upstream)
     end)
 
     local function run(opts)

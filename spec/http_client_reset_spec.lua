@@ -11,8 +11,7 @@ describe("http client reset by the upstream", function()
     end)
 
     lazy_teardown(function()
-        if client then client:stop_ok() end
-        if faulty then faulty:stop() end
+        H.stop_all(client, faulty)
     end)
 
     it("gives the reset as an error before the response", function()

@@ -11,7 +11,7 @@ describe("http client retry on a reused connection", function()
     end)
 
     lazy_teardown(function()
-        if client then client:stop_ok() end
+        H.stop_all(client)
     end)
 
     before_each(function()

@@ -13,8 +13,7 @@ describe("http client timeouts", function()
     end)
 
     lazy_teardown(function()
-        if client then client:stop_ok() end
-        if faulty then faulty:stop() end
+        H.stop_all(client, faulty)
     end)
 
     local function timed(path, extra)

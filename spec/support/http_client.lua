@@ -48,6 +48,26 @@ function H.run(client, code, args, timeout)
     return cjson.decode(res.body), took
 end
 
+-- Stops every process given (lunaservers with stop_ok, the faulty upstream with stop), nil
+-- ones skipped, even when one fails to stop cleanly; then raises the first failure.
+function H.stop_all(...)
+    local first
+    for i = 1, select("#", ...) do
+        local p = select(i, ...)
+        if p then
+            local ok, err = pcall(function()
+                if p.stop_ok then p:stop_ok() else p:stop() end
+            end)
+            if not ok and not first then
+                first = err
+            end
+        end
+    end
+    if first then
+        error(first, 0)
+    end
+end
+
 ---------------------------------------------------------------------------------------------
 -- The faulty upstream: a separate process
 ---------------------------------------------------------------------------------------------
