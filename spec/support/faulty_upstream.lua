@@ -21,7 +21,9 @@
 --                     (later, so that the client reads the bytes first: a reset that comes
 --                     with them can reach it as a plain end, libuv's EOF on POLLHUP)
 --   /malformed        "HTTP/1.1 2x0 OK", then a FIN
---   /huge             Content-Length: 100 MB of "x", sent as fast as the client reads
+--   /huge             Content-Length: 100 MB of "x", sent as fast as the client reads; when
+--                     the connection ends, "huge C BYTES" logs how much of it was handed to
+--                     the kernel
 --   /until-close      a body without length, ended by a FIN
 --   /extra            Content-Length: 2 "ok" and 5 bytes more
 --   /interim          100 Continue, 103 Early Hints, then 200 "final"
@@ -57,10 +59,18 @@ local PIECE = string.rep("x", 64 * 1024)
 local conns = {}   -- socket -> conn
 local nconns = 0
 
+-- A /huge connection's end: how much of the body went out.
+local function log_huge(c)
+    if c.stream_left then
+        log("huge", c.id, HUGE - c.stream_left - (c.out[1] and #c.out[1] - ((c.sent_pos or 1) - 1) or 0))
+    end
+end
+
 local function close(c, reset)
     if c.closed then
         return
     end
+    log_huge(c)
     c.closed = true
     if reset then
         c.sock:setoption("linger", { on = true, timeout = 0 })
@@ -303,6 +313,7 @@ while socket.gettime() < deadline do
                     on_input(c)
                 end
                 if err == "closed" and not c.closed then
+                    log_huge(c)
                     log("eof", c.id)
                     c.closed = true
                     s:close()
