@@ -28,6 +28,8 @@ typedef struct lparser {
     int res;      /* stack index of the response table then */
     char *body;   /* the body bytes of the input being fed */
     size_t blen, bcap;
+    int busy;     /* inside feed or finish: still set after a Lua error (out of memory)
+                     left one in the middle, and the parser is not to be used again */
 } lparser;
 
 static lparser *check(lua_State *L) { return luaL_checkudata(L, 1, MT); }
@@ -40,7 +42,7 @@ static int on_status(void *ctx, int status, int minor, const char *reason, size_
     lua_setfield(L, lp->res, "status");
     lua_pushlstring(L, reason, len);
     lua_setfield(L, lp->res, "reason");
-    lua_pushstring(L, minor == 0 ? "1.0" : "1.1");
+    lua_pushfstring(L, "1.%d", minor);
     lua_setfield(L, lp->res, "version");
     return 0;
 }
@@ -132,13 +134,17 @@ static int l_feed(lua_State *L) {
     lparser *lp = check(L);
     size_t len;
     const char *data = luaL_checklstring(L, 2, &len);
+    if (lp->busy)
+        return luaL_error(L, "http_parser: used after an error inside it");
     lua_settop(L, 2);
     lua_getiuservalue(L, 1, 1);
     lp->L = L;
     lp->res = 3;
     lp->blen = 0;
+    lp->busy = 1;
     size_t used;
     int r = ls_response_parse_execute(&lp->p, data, len, &used);
+    lp->busy = 0;
     lp->L = NULL;
     if (r == LS_RESPONSE_ERROR)
         return push_error(L, lp);
@@ -151,11 +157,15 @@ static int l_feed(lua_State *L) {
 /* p:finish() -> true | nil, err */
 static int l_finish(lua_State *L) {
     lparser *lp = check(L);
+    if (lp->busy)
+        return luaL_error(L, "http_parser: used after an error inside it");
     lua_settop(L, 1);
     lua_getiuservalue(L, 1, 1);
     lp->L = L;
     lp->res = 2;
+    lp->busy = 1;
     int r = ls_response_parse_finish(&lp->p);
+    lp->busy = 0;
     lp->L = NULL;
     if (r != LS_RESPONSE_END)
         return push_error(L, lp);

@@ -3,10 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* llhttp is paused at three points, each where a section counted against max_head starts
- * or ends: the final head's end, the last chunk's line (the trailer section follows) and
- * the final message's end. */
-
 /* A callback's own error: llhttp replaces the reason of some callbacks' errors with its own
  * words, so the reason is kept here too. */
 static int fail(ls_response_parse *p, const char *why) {
@@ -71,7 +67,8 @@ static int on_status_complete(llhttp_t *lp) {
     }
     if (!p->events->on_status)
         return 0;
-    return event_result(p, p->events->on_status(p->ctx, status, lp->http_minor, p->buf, len));
+    return event_result(p, p->events->on_status(p->ctx, status, lp->http_minor,
+                                                len ? p->buf : "", len));
 }
 
 static int on_header_field(llhttp_t *lp, const char *at, size_t len) {
@@ -221,6 +218,9 @@ static int error_from(ls_response_parse *p) {
     return LS_RESPONSE_ERROR;
 }
 
+/* llhttp is paused at three points, each where a section counted against max_head starts
+ * or ends: the final head's end, the last chunk's line (the trailer section follows) and
+ * the final message's end (where this stops). */
 int ls_response_parse_execute(ls_response_parse *p, const char *data, size_t len,
                               size_t *used) {
     const char *start = data;
