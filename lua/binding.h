@@ -59,8 +59,9 @@ struct ls_vm {
     struct ls_sleep *sleeps; /* pending lunaserve.sleep timers */
     size_t mem;              /* bytes the Lua state holds */
     size_t mem_limit;        /* 0: none; applies while handler code runs */
-    int refs;                /* requests and sleeps still using this state */
+    int refs;                /* requests, sleeps and timers still using this state */
     unsigned retired : 1;    /* replaced by a reload: freed once refs is 0 */
+    unsigned stopping : 1;   /* the worker stops: its timers had their premature calls */
     ls_vm *next;             /* the host's list of retired states */
     int new_request_ref;     /* the closure that makes a request's coroutine and objects */
     int spare[64];           /* registry refs of finished handler coroutines, for reuse */
@@ -77,6 +78,8 @@ struct ls_vm {
     char load_err[4096];
     ls_owned *owns;          /* sockets made outside any root (the app's load): released
                                 when the state retires or stops */
+    struct ls_timer *timers;         /* lunaserve.timer timers waiting to fire (timer.c) */
+    struct ls_timer_run *timer_runs; /* their calls running now, each a root (timer.c) */
 };
 
 /* coroutines.c: coroutine.resume, wrap, yield, isyieldable and close as handlers see them */
@@ -158,6 +161,8 @@ typedef struct ls_host ls_host;
 void ls_host_collect_soon(ls_host *h);
 /* A full collection of every state soon, at most about one a second. */
 void ls_host_gc_soon(ls_host *h);
+/* A timer's call has ended: a stopping host may be done waiting for timers. */
+void ls_host_timer_ended(ls_host *h);
 
 /* module.c: the `lunaserve` module (upvalue 1: the vm); its other modules (lunaserve.http,
  * ...) load on first use as fields of it */
@@ -174,5 +179,21 @@ void ls_http_parser_preload(lua_State *L);
 /* sleep.c */
 int ls_l_sleep(lua_State *L);
 void ls_sleep_close_all(ls_vm *vm);
+
+/* timer.c: lunaserve.timer.at/every, each call of fn(premature, ...) a root of its own */
+/* Adds `timer` to the module table on top of L. */
+void ls_timer_open(lua_State *L, ls_vm *vm);
+/* The state retires or the worker stops (vm->retired or vm->stopping is set): every timer of
+ * vm that waits to fire gets its last call now, with premature = true. */
+void ls_timers_expire(ls_vm *vm);
+/* Ends what is left of vm's timers without calling anything: pending ones are dropped, and
+ * calls suspended in a wait are abandoned (their waits cancelled, what they own released). */
+void ls_timers_cancel(ls_vm *vm);
+/* Timers pending or running in this process (every state). */
+size_t ls_timers_active(void);
+
+/* clock.c: lunaserve.now() and lunaserve.update_time() */
+/* Adds `now` and `update_time` to the module table on top of L. */
+void ls_clock_open(lua_State *L, ls_vm *vm);
 
 #endif

@@ -4,7 +4,8 @@
  * no handler), the error is logged with file and line and the current state keeps serving.
  * Otherwise new requests, including the next request of a keep-alive connection, go to the
  * new state, while requests in flight finish on the state they started with; that state is
- * retired and freed once no request or sleep uses it any more. */
+ * retired and freed once no request, sleep or timer uses it any more. Its timers that wait to
+ * fire get their last call at once (premature, timer.c); the new code starts its own. */
 #include "host.h"
 
 #include "log.h"
@@ -74,6 +75,7 @@ static ls_vm *load(ls_host *h, const char **err, int *waiting) {
         /* (a copy: the message lives in vm) */
         snprintf(h->load_err, sizeof h->load_err, "%s", *err);
         *err = h->load_err;
+        ls_timers_cancel(vm); /* what the failed load started never runs */
         ls_vm_free(vm);
         return NULL;
     }
@@ -84,6 +86,7 @@ static ls_vm *load(ls_host *h, const char **err, int *waiting) {
 /* A state that is not the current one and that nothing uses any more: freed soon (never
  * from inside one of its own callbacks). */
 static void discard(ls_host *h, ls_vm *vm) {
+    ls_timers_cancel(vm); /* what a failed load started never runs */
     vm->retired = 1;
     vm->next = h->retired;
     h->retired = vm;
@@ -103,12 +106,16 @@ const char *ls_host_init(ls_host *h, uv_loop_t *loop, ls_server *server, const c
     h->gc.data = h;
     uv_signal_init(loop, &h->sighup);
     h->sighup.data = h;
-    h->handles = 4;
+    uv_timer_init(loop, &h->timers);
+    h->timers.data = h;
+    h->handles = 5;
     const char *err;
     int waiting;
     ls_vm *vm = load(h, &err, &waiting);
-    if (!vm)
+    if (!vm) {
+        uv_run(loop, UV_RUN_NOWAIT); /* the closes of the timers it started */
         return err;
+    }
     /* Code that waits while the app first loads (a connect, a sleep): the loop runs for it
      * before the server listens. */
     while (waiting && vm->loading)
@@ -116,6 +123,7 @@ const char *ls_host_init(ls_host *h, uv_loop_t *loop, ls_server *server, const c
     if (vm->load_failed) {
         snprintf(h->load_err, sizeof h->load_err, "%s", vm->load_err);
         discard(h, vm);
+        uv_run(loop, UV_RUN_NOWAIT);
         return h->load_err;
     }
     h->current = vm;
@@ -131,6 +139,7 @@ static void swap_in(ls_host *h, ls_vm *vm) {
     h->retired = old;
     h->current = vm;
     ls_log(LS_LOG_INFO, "reloaded %s", h->app);
+    ls_timers_expire(old);
     if (old->refs == 0)
         ls_host_collect_soon(h);
 }
@@ -241,22 +250,59 @@ static void on_closed(uv_handle_t *handle) {
     h->handles--;
 }
 
+/* The end of the stop: sleeps and timer calls still waiting are abandoned (what they own is
+ * released), so nothing keeps the loop alive. */
+static void end_timers(ls_host *h) {
+    for (ls_vm *vm = h->current; vm; vm = vm == h->current ? h->retired : vm->next) {
+        ls_timers_cancel(vm);
+        ls_sleep_close_all(vm);
+    }
+    uv_close((uv_handle_t *)&h->timers, on_closed);
+}
+
+static void on_timers_time(uv_timer_t *t) {
+    ls_host *h = t->data;
+    if (ls_timers_active())
+        ls_log(LS_LOG_WARN, "shutdown: %zu timer(s) still running or pending: stopped",
+               ls_timers_active());
+    end_timers(h);
+}
+
+void ls_host_timer_ended(ls_host *h) {
+    /* (ended outside this call: it may come from deep inside a timer's call) */
+    if (h->closing && !uv_is_closing((uv_handle_t *)&h->timers) && !ls_timers_active())
+        uv_timer_start(&h->timers, on_timers_time, 0, 0);
+}
+
 void ls_host_stop(ls_host *h) {
     if (h->closing)
         return;
     h->closing = 1;
-    ls_sleep_close_all(h->current);
-    for (ls_vm *vm = h->retired; vm; vm = vm->next)
-        ls_sleep_close_all(vm);
     uv_close((uv_handle_t *)&h->collect, on_closed);
     uv_close((uv_handle_t *)&h->debounce, on_closed);
     uv_close((uv_handle_t *)&h->gc, on_closed);
     uv_close((uv_handle_t *)&h->sighup, on_closed);
     if (h->watching)
         uv_close((uv_handle_t *)&h->watcher, on_closed);
+    /* Every timer's last call, premature; calls that wait (and sleeps) may go on for up to
+     * shutdown_timeout. */
+    for (ls_vm *vm = h->current; vm; vm = vm == h->current ? h->retired : vm->next) {
+        vm->stopping = 1;
+        ls_timers_expire(vm);
+    }
+    if (ls_timers_active())
+        uv_timer_start(&h->timers, on_timers_time, h->server->settings.shutdown_timeout_ms, 0);
+    else
+        end_timers(h);
 }
 
 void ls_host_free(ls_host *h) {
+    /* Timers are left only when the server never started (main.c: a bad setting): the ones
+     * the app's load made are dropped, and their handles closed. */
+    if (h->current && ls_timers_active()) {
+        ls_timers_cancel(h->current);
+        uv_run(h->loop, UV_RUN_NOWAIT);
+    }
     ls_vm_free(h->current);
     h->current = NULL;
     ls_vm_free(h->loading);

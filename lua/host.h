@@ -18,6 +18,7 @@ struct ls_host {
     uint64_t gc_last;    /* loop time of the last one */
     int gc_done;         /* there was one */
     uv_timer_t debounce; /* file changes settle before a reload */
+    uv_timer_t timers;   /* on stop: the time timer calls still have (shutdown_timeout) */
     uv_signal_t sighup;
     uv_fs_event_t watcher;
     int watching;
@@ -38,7 +39,9 @@ int ls_host_reload(ls_host *h);
 void *ls_host_on_request(void *app, ls_conn *c);
 /* The server is about to close its timer: every outbound socket of every state closes. */
 void ls_host_drain(ls_host *h);
-/* Closes the host's handles and every pending sleep (the server has stopped). */
+/* Closes the host's handles and gives every timer its premature call (the server has
+ * stopped); once the calls that wait have ended, or after shutdown_timeout, every pending
+ * sleep and whatever timer call is left are ended too. */
 void ls_host_stop(ls_host *h);
 /* Frees every Lua state, after the loop has ended. */
 void ls_host_free(ls_host *h);

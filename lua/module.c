@@ -29,6 +29,8 @@ int ls_open_lunaserve(lua_State *L) {
     luaL_setfuncs(L, funcs, 1);
     lua_pushstring(L, LS_VERSION);
     lua_setfield(L, -2, "version");
+    ls_timer_open(L, lua_touserdata(L, lua_upvalueindex(1)));
+    ls_clock_open(L, lua_touserdata(L, lua_upvalueindex(1)));
     /* each part adds its own fields */
     ls_tcp_open(L, -1);
     lua_newtable(L);

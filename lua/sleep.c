@@ -48,7 +48,9 @@ int ls_l_sleep(lua_State *L) {
     vm->refs++;
     uv_timer_init(vm->loop, &s->timer);
     s->timer.data = s;
-    uv_timer_start(&s->timer, on_sleep_done, (uint64_t)ms, 0);
+    /* At least 1 ms: libuv runs a 0 ms timer started from a timer callback in the same pass,
+     * so a loop of sleep(0) calls would never let the loop reach the network. */
+    uv_timer_start(&s->timer, on_sleep_done, ms < 1 ? 1 : (uint64_t)ms, 0);
     s->next = vm->sleeps;
     if (vm->sleeps)
         vm->sleeps->prev = s;
