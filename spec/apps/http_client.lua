@@ -1,8 +1,8 @@
 -- spec/apps/http_client.lua: the HTTP client's specs run their client code here. POST /run
 -- with a Lua chunk as the body: it runs inside this request's handler (so it may wait), with
--- `http` (lunaserve.http), `lunaserve`, `arg` (the query's name=value pairs) and `view`
--- (a response as plain values) in its environment, and what it returns is the answer, as
--- JSON. An error in it answers 500 with the message and a traceback.
+-- `http` (lunaserve.http), `lunaserve`, `arg` (the query's name=value pairs), `view` (a
+-- response as plain values) and `at_load` (see below) in its environment, and what it
+-- returns is the answer, as JSON. An error in it answers 500 with the message and a traceback.
 local cjson = require("cjson")
 local lunaserve = require("lunaserve")
 local http = require("lunaserve.http")
@@ -26,6 +26,14 @@ local function view(res, err)
     }
 end
 
+-- With $HTTP_CLIENT_LOAD_URL set, one request while the app loads (the app's code may wait);
+-- its outcome is `at_load` for the code the specs send.
+local at_load
+local load_url = os.getenv("HTTP_CLIENT_LOAD_URL")
+if load_url then
+    at_load = view(http.request{url = load_url, timeout = 3000})
+end
+
 local function query_args(q)
     local t = {}
     for k, v in (q or ""):gmatch("([^&=]+)=([^&]*)") do
@@ -40,7 +48,7 @@ return function(req, res)
         return
     end
     local env = setmetatable({ http = http, lunaserve = lunaserve, view = view,
-        arg = query_args(req.query), cjson = cjson }, { __index = _G })
+        arg = query_args(req.query), cjson = cjson, at_load = at_load }, { __index = _G })
     local fn, err = load(code, "=spec", "t", env)
     local ok, result
     if fn then
