@@ -173,6 +173,9 @@ void ls_tcp_open(lua_State *L, int module);
 /* Closes every socket of the state; waits on them end with "closed". */
 void ls_tcp_close_all(ls_vm *vm);
 
+/* http_parser.c: package.preload["lunaserve.http_parser"] (for lunaserve.http) */
+void ls_http_parser_preload(lua_State *L);
+
 /* sleep.c */
 int ls_l_sleep(lua_State *L);
 void ls_sleep_close_all(ls_vm *vm);
