@@ -320,10 +320,13 @@ static int l_connect(lua_State *L) {
     /* A connected socket drops its connection first, as OpenResty's does. */
     if (tcp->s.state != LS_STREAM_NONE)
         close_stream(tcp, 1);
+    /* A close under way finishes without telling us (ls_stream_connect lets it go). */
+    tcp->closing = 0;
     apply_timeouts(tcp);
     int r = ls_stream_connect(&tcp->s, port < 0 ? host + 5 : host, port, key, pool_size,
                               backlog);
     if (r < 0) {
+        detached(tcp);
         luaL_pushfail(L);
         lua_pushstring(L, errstr(L, r, host));
         return 2;

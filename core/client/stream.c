@@ -9,6 +9,7 @@
 
 static const ls_proto stream_proto;
 static const ls_proto discard_proto;
+static const ls_proto gone_proto;
 
 static ls_stream *of_rd(ls_deadline *d) {
     return (ls_stream *)((char *)d - offsetof(ls_stream, rd));
@@ -218,10 +219,23 @@ static void on_room(ls_connpool_waiter *w) {
         s->ev->connected(s, r);
 }
 
+/* A close still under way when the stream connects again (a close, or a connect on a
+ * connected stream, then a connect at once): the old connection finishes closing on its own
+ * and gives its place in its pool back then, so that its end cannot touch the new one. */
+static void let_go(ls_stream *s) {
+    ls_transport *t = s->t;
+    s->t = NULL;
+    s->off = 0;
+    ls_transport_set_proto(t, &gone_proto, s->pool);
+    s->pool = NULL;
+}
+
 int ls_stream_connect(ls_stream *s, const char *host, int port, const char *key,
                       size_t pool_size, size_t backlog) {
     if (s->state != LS_STREAM_NONE)
         return UV_EALREADY;
+    if (s->t)
+        let_go(s);
     s->pool = ls_connpool_get(s->client, key);
     if (!s->pool)
         return UV_ENOMEM;
@@ -445,6 +459,21 @@ static const ls_proto discard_proto = {
     .on_sent = nothing,
     .on_deferred = nothing,
     .on_closed = nothing,
+    .on_connected = discard_connected,
+};
+
+/* A closing connection the stream let go of (let_go): its pool is told when it is gone. */
+static void gone_closed(ls_transport *t) {
+    if (t->ctx)
+        ls_connpool_count(t->ctx, -1);
+}
+
+static const ls_proto gone_proto = {
+    .on_data = discard_data,
+    .on_eof = discard_eof,
+    .on_sent = nothing,
+    .on_deferred = nothing,
+    .on_closed = gone_closed,
     .on_connected = discard_connected,
 };
 

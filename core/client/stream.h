@@ -69,7 +69,8 @@ void ls_stream_kinds(ls_client *c);
 
 void ls_stream_init(ls_stream *s, ls_client *c, const ls_stream_events *ev, void *ctx);
 /* Connects to host:port (or the Unix socket at path when port < 0), through the pool of key:
- * an idle connection there is taken at once. With backlog > 0 at most pool_size live
+ * an idle connection there is taken at once. A close still under way finishes on its own
+ * (no `closed` event for it). With backlog > 0 at most pool_size live
  * connections are made under key, and a connect past that waits in line. Returns 1 when
  * connected now, 0 when `connected` will tell, or an error. */
 int ls_stream_connect(ls_stream *s, const char *host, int port, const char *key,
