@@ -33,6 +33,7 @@ typedef struct ls_tcp {
     ls_waiter writer; /* connect, send */
     struct ls_tcp *prev, *next; /* vm->tcps: every socket with a connection */
     uint64_t connect_ms, send_ms, read_ms;
+    char *host;          /* the name of the last connect, for its error message */
     /* the receive in progress */
     int op;
     size_t n;            /* OP_BYTES: bytes; OP_ANY: at most */
@@ -132,6 +133,11 @@ static void detached(ls_tcp *tcp) {
 
 static void push_closed(lua_State *L, void *ctx);
 
+static void tcp_free(ls_tcp *tcp) {
+    free(tcp->host);
+    free(tcp);
+}
+
 /* Closes the connection, or gives up connecting. A wait on it ends with "closed": when the
  * transport has closed (ev_closed), or now when there was none yet. */
 static void close_stream(ls_tcp *tcp, int reset) {
@@ -153,7 +159,7 @@ static void push_connect(lua_State *L, void *ctx) {
         return;
     }
     luaL_pushfail(L);
-    lua_pushstring(L, errstr(L, tcp->connect_err, NULL));
+    lua_pushstring(L, errstr(L, tcp->connect_err, tcp->host));
 }
 
 static void push_sent(lua_State *L, void *ctx) {
@@ -204,7 +210,7 @@ static void ev_closed(ls_stream *s) {
     tcp->closing = 0;
     detached(tcp);
     if (tcp->gone) {
-        free(tcp);
+        tcp_free(tcp);
         return;
     }
     tcp->op = OP_NONE;
@@ -249,7 +255,7 @@ static int l_gc(lua_State *L) {
     tcp->gone = 1;
     close_stream(tcp, 1);
     if (!tcp->closing)
-        free(tcp);
+        tcp_free(tcp);
     return 0;
 }
 
@@ -322,6 +328,8 @@ static int l_connect(lua_State *L) {
         close_stream(tcp, 1);
     /* A close under way finishes without telling us (ls_stream_connect lets it go). */
     tcp->closing = 0;
+    free(tcp->host);
+    tcp->host = port < 0 ? NULL : strdup(host); /* (NULL: an error without the name) */
     apply_timeouts(tcp);
     int r = ls_stream_connect(&tcp->s, port < 0 ? host + 5 : host, port, key, pool_size,
                               backlog);
