@@ -34,6 +34,7 @@ typedef struct ls_tcp {
     struct ls_tcp *prev, *next; /* vm->tcps: every socket with a connection */
     uint64_t connect_ms, send_ms, read_ms;
     char *host;          /* the name of the last connect, for its error message */
+    size_t pool_size;    /* connect's pool_size option (0: none): the pool's bound */
     /* the receive in progress */
     int op;
     size_t n;            /* OP_BYTES: bytes; OP_ANY: at most */
@@ -303,6 +304,7 @@ static int l_connect(lua_State *L) {
     tcp->s.client = client;
     size_t pool_size = tcp->vm->server->settings.socket_pool_size, backlog = 0;
     const char *key = NULL;
+    tcp->pool_size = 0;
     if (opts) {
         lua_getfield(L, opts, "pool");
         if (!lua_isnil(L, -1))
@@ -311,7 +313,7 @@ static int l_connect(lua_State *L) {
         if (!lua_isnil(L, -1)) {
             lua_Integer n = luaL_checkinteger(L, -1);
             luaL_argcheck(L, n > 0, opts, "pool_size must be positive");
-            pool_size = (size_t)n;
+            pool_size = tcp->pool_size = (size_t)n;
         }
         lua_getfield(L, opts, "backlog");
         if (!lua_isnil(L, -1)) {
@@ -746,12 +748,15 @@ static int l_setkeepalive(lua_State *L) {
         luaL_argcheck(L, ms >= 0 && ms < 1e12, 2, "timeout out of range");
         idle = (uint64_t)ms; /* 0: kept until the peer or the pool's size closes it */
     }
+    /* connect's pool_size wins over this size, as in OpenResty, where it made the pool */
     size_t size = (size_t)set->socket_pool_size;
     if (!lua_isnoneornil(L, 3)) {
         lua_Integer n = luaL_checkinteger(L, 3);
         luaL_argcheck(L, n > 0, 3, "pool size must be positive");
         size = (size_t)n;
     }
+    if (tcp->pool_size)
+        size = tcp->pool_size;
     if (ls_waiting(&tcp->reader))
         return fail(L, "socket busy reading");
     if (ls_waiting(&tcp->writer))
