@@ -382,7 +382,8 @@ static int l_settimeouts(lua_State *L) {
     return 0;
 }
 
-/* sock:setoption(name, value): keepalive, tcp_nodelay, sndbuf, rcvbuf */
+/* sock:setoption(name, value): keepalive, tcp-nodelay (OpenResty's name; also tcp_nodelay),
+ * sndbuf, rcvbuf. Another name is an error returned, as in OpenResty. */
 static int l_setoption(lua_State *L) {
     ls_tcp *tcp = check_tcp(L);
     const char *name = luaL_checkstring(L, 2);
@@ -392,7 +393,7 @@ static int l_setoption(lua_State *L) {
     int r;
     if (strcmp(name, "keepalive") == 0) {
         r = uv_tcp_keepalive(&t->tcp, lua_toboolean(L, 3), 60);
-    } else if (strcmp(name, "tcp_nodelay") == 0) {
+    } else if (strcmp(name, "tcp-nodelay") == 0 || strcmp(name, "tcp_nodelay") == 0) {
         r = uv_tcp_nodelay(&t->tcp, lua_toboolean(L, 3));
     } else if (strcmp(name, "sndbuf") == 0 || strcmp(name, "rcvbuf") == 0) {
         int v = (int)luaL_checkinteger(L, 3);
@@ -400,7 +401,9 @@ static int l_setoption(lua_State *L) {
         r = name[0] == 's' ? uv_send_buffer_size((uv_handle_t *)&t->tcp, &v)
                            : uv_recv_buffer_size((uv_handle_t *)&t->tcp, &v);
     } else {
-        return luaL_argerror(L, 2, "unknown option (keepalive, tcp_nodelay, sndbuf, rcvbuf)");
+        luaL_pushfail(L);
+        lua_pushfstring(L, "unsupported option %s", name);
+        return 2;
     }
     if (r < 0)
         return fail(L, uv_strerror(r));
