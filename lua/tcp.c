@@ -654,7 +654,7 @@ static int l_receive(lua_State *L) {
     int r = busy_reading(L, tcp);
     if (r)
         return r;
-    if (lua_type(L, 2) == LUA_TNUMBER) {
+    if (lua_isnumber(L, 2)) { /* a number, or a string that looks like one (OpenResty) */
         lua_Integer n = luaL_checkinteger(L, 2);
         luaL_argcheck(L, n >= 0, 2, "bad pattern argument");
         if (n == 0) {
