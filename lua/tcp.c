@@ -41,8 +41,10 @@ typedef struct ls_tcp {
     const char *pat;     /* OP_UNTIL: the pattern (the iterator's upvalue keeps it) */
     size_t patlen, size; /* size: OP_UNTIL's chunk size (0: whole) */
     int inclusive;
-    const char *until_done; /* an inclusive chunked iterator returned its pattern: its next
-                               call returns the end */
+    lua_Integer iters;      /* receiveuntil iterators made: each has its number */
+    lua_Integer until_iter; /* the iterator of the receive in progress */
+    lua_Integer until_done; /* an inclusive chunked iterator returned its pattern: its next
+                               call returns the end (0: none) */
     int status;          /* how the receive ends: 0, or the error to report */
     int connect_err;     /* the connect's outcome, for the waiting call */
     int send_err;
@@ -614,7 +616,7 @@ static void push_receive(lua_State *L, void *ctx) {
             } else {
                 lua_pushlstring(L, data, n);
                 if (tcp->size) /* the pattern went with it: the end comes next call */
-                    tcp->until_done = tcp->pat;
+                    tcp->until_done = tcp->until_iter;
             }
             ls_stream_consume(&tcp->s, before + tcp->patlen);
         }
@@ -690,7 +692,7 @@ static int l_receiveany(lua_State *L) {
     return receive(L, tcp, "sock:receiveany()");
 }
 
-/* The iterator of receiveuntil: upvalues the socket, the pattern, inclusive. */
+/* The iterator of receiveuntil: upvalues the socket, the pattern, inclusive, its number. */
 static int until_iter(lua_State *L) {
     ls_tcp **box = lua_touserdata(L, lua_upvalueindex(1));
     ls_tcp *tcp = *box;
@@ -705,9 +707,9 @@ static int until_iter(lua_State *L) {
     int r = busy_reading(L, tcp);
     if (r)
         return r;
-    const char *pat = lua_tostring(L, lua_upvalueindex(2));
-    if (tcp->until_done == pat) {
-        tcp->until_done = NULL;
+    lua_Integer id = lua_tointeger(L, lua_upvalueindex(4));
+    if (tcp->until_done == id) {
+        tcp->until_done = 0;
         lua_pushnil(L);
         lua_pushnil(L);
         lua_pushnil(L);
@@ -717,12 +719,13 @@ static int until_iter(lua_State *L) {
     tcp->pat = lua_tolstring(L, lua_upvalueindex(2), &tcp->patlen);
     tcp->inclusive = lua_toboolean(L, lua_upvalueindex(3));
     tcp->size = size;
+    tcp->until_iter = id;
     return receive(L, tcp, "sock:receiveuntil() iterator");
 }
 
 /* iter = sock:receiveuntil(pattern[, {inclusive = true}]) */
 static int l_receiveuntil(lua_State *L) {
-    check_tcp(L);
+    ls_tcp *tcp = check_tcp(L);
     size_t len;
     luaL_checklstring(L, 2, &len);
     luaL_argcheck(L, len > 0, 2, "pattern is empty");
@@ -735,7 +738,8 @@ static int l_receiveuntil(lua_State *L) {
     lua_pushvalue(L, 1);
     lua_pushvalue(L, 2);
     lua_pushboolean(L, inclusive);
-    lua_pushcclosure(L, until_iter, 3);
+    lua_pushinteger(L, ++tcp->iters); /* its own state, even with the same pattern */
+    lua_pushcclosure(L, until_iter, 4);
     return 1;
 }
 
