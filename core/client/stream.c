@@ -405,8 +405,11 @@ int ls_stream_keepalive(ls_stream *s, uint64_t idle_ms, size_t size) {
 
 int ls_stream_close(ls_stream *s, int reset) {
     if (s->state != LS_STREAM_OPEN) {
-        stop_connecting(s);
-        return 0;
+        if (s->state != LS_STREAM_NONE)
+            stop_connecting(s);
+        /* A close already under way (its transport is still set) is left to finish: taking
+         * the transport here would lose its `closed` event, which frees the caller's object. */
+        return s->t != NULL;
     }
     ls_transport *t = s->t;
     ls_deadline_clear(&s->rd);

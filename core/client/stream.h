@@ -93,8 +93,8 @@ int ls_stream_send(ls_stream *s);
  * error: UV_EBUSY (a send or a read in progress), UV_EAGAIN (unread input: closed),
  * UV_ENOTCONN. */
 int ls_stream_keepalive(ls_stream *s, uint64_t idle_ms, size_t size);
-/* Closes it (reset: RST when input was left unread). Returns 1 when `closed` will follow,
- * 0 when there was no connection. */
+/* Closes it (reset: RST when input was left unread). Returns 1 when `closed` will follow
+ * (also for a close already under way), 0 when there was no connection. */
 int ls_stream_close(ls_stream *s, int reset);
 
 #endif
