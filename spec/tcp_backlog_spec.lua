@@ -40,7 +40,7 @@ describe("connect with a backlog", function()
 
     it("queues a connect past pool_size, refuses one past the backlog, serves the queued one",
         function()
-            local a = backlog({ tag = "A", hold = 600 })
+            local a = backlog({ tag = "A", hold = 1000 })
             S.sleep(0.15)
             local b = backlog({ tag = "B" })
             S.sleep(0.15)

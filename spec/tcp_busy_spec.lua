@@ -33,7 +33,7 @@ describe("one reader and one writer at a time", function()
     end
 
     it("a second reader gets nil, 'socket busy reading'", function()
-        local req = first("busy_reader", { name = "r1", cmd = "AFTER 500 late\\n" })
+        local req = first("busy_reader", { name = "r1", cmd = "AFTER 1000 late\\n" })
         local body = env:route("busy_other", { name = "r1", kind = "read" })
         assert.are.equal(lines({
             'receive: nil, "socket busy reading", nil',
@@ -45,7 +45,7 @@ describe("one reader and one writer at a time", function()
         -- the first reader is not disturbed
         assert.are.equal(lines({
             "connect: 1, nil",
-            "send: 17, nil",
+            "send: 18, nil",
             'receive: "late", nil, nil',
         }), req:finish())
     end)
@@ -62,7 +62,7 @@ describe("one reader and one writer at a time", function()
     end)
 
     it("a second writer gets nil, 'socket busy writing'", function()
-        local req = first("busy_writer", { name = "w1", size = 16 * 1024 * 1024, ms = 600 })
+        local req = first("busy_writer", { name = "w1", size = 16 * 1024 * 1024, ms = 1500 })
         local body = env:route("busy_other", { name = "w1", kind = "write" })
         assert.are.equal(lines({
             'send: nil, "socket busy writing"',

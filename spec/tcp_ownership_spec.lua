@@ -53,9 +53,9 @@ describe("sockets owned by their handler", function()
     end)
 
     it("are closed when the collector takes the socket object", function()
-        local req = env:start_get("/gc?" .. env:query({ tag = "gc", ms = 800 }))
+        local req = env:start_get("/gc?" .. env:query({ tag = "gc", ms = 1200 }))
         -- closed while the handler still sleeps
-        local list, last = env.up:wait_closed("gc", 0.7)
+        local list, last = env.up:wait_closed("gc", 1)
         assert.is_truthy(list, "the collected socket is still open: " .. U.describe(last))
         assert.are.equal("ok\n", req:finish())
     end)
