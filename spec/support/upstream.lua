@@ -73,10 +73,10 @@ function Upstream:control(cmd)
 end
 
 -- What it recorded: a list of connections {id, tag, mode, bytes_in, open, eof, reset} in the
--- order they came, and the totals {accepted =, open =}.
-function Upstream:stats()
+-- order they came (only those tagged `tag` if given), and the totals {accepted =, open =}.
+function Upstream:stats(tag)
     local conns, totals = {}, {}
-    for line in self:control("STATS"):gmatch("[^\n]+") do
+    for line in self:control(tag and ("STATS " .. tag) or "STATS"):gmatch("[^\n]+") do
         local id, tag, mode, bin, open, eof, reset =
             line:match("^(%d+) (%S+) (%S+) (%d+) (%d) (%d) (%d)$")
         if id then
@@ -94,25 +94,25 @@ end
 
 -- The recorded connections tagged `tag` (the `@tag` prefix of their first line).
 function Upstream:tagged(tag)
-    local list = {}
-    for _, c in ipairs((self:stats())) do
-        if c.tag == tag then
-            list[#list + 1] = c
-        end
-    end
-    return list
+    return (self:stats(tag))
+end
+
+-- The totals alone: connections accepted so far, and open now.
+function Upstream:totals()
+    local answer = self:control("TOTALS")
+    local acc, op = answer:match("^accepted (%d+) open (%d+)\n$")
+    assert(acc, "bad TOTALS answer: " .. S.q(answer))
+    return tonumber(acc), tonumber(op)
 end
 
 -- Connections open now.
 function Upstream:open_count()
-    local _, totals = self:stats()
-    return totals.open
+    return select(2, self:totals())
 end
 
 -- Connections accepted so far.
 function Upstream:accepted()
-    local _, totals = self:stats()
-    return totals.accepted
+    return (self:totals())
 end
 
 -- Waits (bounded, default 3 s) until every connection tagged `tag` is closed and there is

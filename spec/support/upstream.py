@@ -22,8 +22,9 @@ by a tag (`@name CMD args`) that names it in the records:
 text takes the escapes \\r \\n \\\\ \\xHH. The pattern: byte i is "abcdefghijklmnopqrstuvwxyz"[i % 26].
 
 Control commands, on a connection of their own (not recorded), answer and close:
-  STATS             one line per recorded connection, "id tag mode in open eof reset", then
-                    "accepted N open M"
+  STATS [tag]       one line per recorded connection (with that tag), "id tag mode in open
+                    eof reset", then "accepted N open M" (totals over every connection)
+  TOTALS            only the totals line
   CLEAR             forgets the records of closed connections
 
 Options: --dir DIR (writes DIR/ready once listening: "PORT BLACKHOLE_PORT"), --unix PATH (the
@@ -207,13 +208,14 @@ class Conn(asyncio.Protocol):
             tag, _, line = line.partition(" ")
             tag = tag[1:]
         cmd, _, arg = line.partition(" ")
-        if cmd == "STATS":
+        if cmd in ("STATS", "TOTALS"):
             self.mode = "CONTROL"
             out = []
             open_n = 0
             for r in STATE.records:
-                out.append("%d %s %s %d %d %d %d\n" % (r.id, r.tag, r.mode, r.bytes_in,
-                                                       int(r.open), int(r.eof), int(r.reset)))
+                if cmd == "STATS" and (not arg or r.tag == arg):
+                    out.append("%d %s %s %d %d %d %d\n" % (r.id, r.tag, r.mode, r.bytes_in,
+                                                           int(r.open), int(r.eof), int(r.reset)))
                 open_n += int(r.open)
             out.append("accepted %d open %d\n" % (STATE.accepted, open_n))
             self.write("".join(out).encode())
