@@ -33,14 +33,18 @@ typedef struct ls_tcp {
     ls_waiter writer; /* connect, send */
     struct ls_tcp *prev, *next; /* vm->tcps: every socket with a connection */
     uint64_t connect_ms, send_ms, read_ms;
+    char *host;          /* the name of the last connect, for its error message */
+    size_t pool_size;    /* connect's pool_size option (0: none): the pool's bound */
     /* the receive in progress */
     int op;
     size_t n;            /* OP_BYTES: bytes; OP_ANY: at most */
     const char *pat;     /* OP_UNTIL: the pattern (the iterator's upvalue keeps it) */
     size_t patlen, size; /* size: OP_UNTIL's chunk size (0: whole) */
     int inclusive;
-    const char *until_done; /* an inclusive chunked iterator returned its pattern: its next
-                               call returns the end */
+    lua_Integer iters;      /* receiveuntil iterators made: each has its number */
+    lua_Integer until_iter; /* the iterator of the receive in progress */
+    lua_Integer until_done; /* an inclusive chunked iterator returned its pattern: its next
+                               call returns the end (0: none) */
     int status;          /* how the receive ends: 0, or the error to report */
     int connect_err;     /* the connect's outcome, for the waiting call */
     int send_err;
@@ -134,6 +138,11 @@ static void push_closed(lua_State *L, void *ctx) {
     lua_pushliteral(L, "closed");
 }
 
+static void tcp_free(ls_tcp *tcp) {
+    free(tcp->host);
+    free(tcp);
+}
+
 /* Ends the waits on tcp with "closed". The reader's code runs first and may drop the socket,
  * which can be collected only if no writer waits (a waiting coroutine keeps it): tcp is
  * touched again only then. */
@@ -162,7 +171,7 @@ static void push_connect(lua_State *L, void *ctx) {
         return;
     }
     luaL_pushfail(L);
-    lua_pushstring(L, errstr(L, tcp->connect_err, NULL));
+    lua_pushstring(L, errstr(L, tcp->connect_err, tcp->host));
 }
 
 static void push_sent(lua_State *L, void *ctx) {
@@ -244,7 +253,7 @@ static int l_gc(lua_State *L) {
     ls_waiter_cancel(&tcp->reader);
     ls_waiter_cancel(&tcp->writer);
     close_stream(tcp, 1);
-    free(tcp);
+    tcp_free(tcp);
     return 0;
 }
 
@@ -292,6 +301,7 @@ static int l_connect(lua_State *L) {
     tcp->s.client = client;
     size_t pool_size = tcp->vm->server->settings.socket_pool_size, backlog = 0;
     const char *key = NULL;
+    tcp->pool_size = 0;
     if (opts) {
         lua_getfield(L, opts, "pool");
         if (!lua_isnil(L, -1))
@@ -300,7 +310,7 @@ static int l_connect(lua_State *L) {
         if (!lua_isnil(L, -1)) {
             lua_Integer n = luaL_checkinteger(L, -1);
             luaL_argcheck(L, n > 0, opts, "pool_size must be positive");
-            pool_size = (size_t)n;
+            pool_size = tcp->pool_size = (size_t)n;
         }
         lua_getfield(L, opts, "backlog");
         if (!lua_isnil(L, -1)) {
@@ -315,10 +325,13 @@ static int l_connect(lua_State *L) {
     /* A connected socket drops its connection first, as OpenResty's does. */
     if (tcp->s.state != LS_STREAM_NONE)
         close_stream(tcp, 1);
+    free(tcp->host);
+    tcp->host = port < 0 ? NULL : strdup(host); /* (NULL: an error without the name) */
     apply_timeouts(tcp);
     int r = ls_stream_connect(&tcp->s, port < 0 ? host + 5 : host, port, key, pool_size,
                               backlog);
     if (r < 0) {
+        detached(tcp);
         luaL_pushfail(L);
         lua_pushstring(L, errstr(L, r, host));
         return 2;
@@ -364,7 +377,8 @@ static int l_settimeouts(lua_State *L) {
     return 0;
 }
 
-/* sock:setoption(name, value): keepalive, tcp_nodelay, sndbuf, rcvbuf */
+/* sock:setoption(name, value): keepalive, tcp-nodelay (OpenResty's name; also tcp_nodelay),
+ * sndbuf, rcvbuf. Another name is an error returned, as in OpenResty. */
 static int l_setoption(lua_State *L) {
     ls_tcp *tcp = check_tcp(L);
     const char *name = luaL_checkstring(L, 2);
@@ -374,7 +388,7 @@ static int l_setoption(lua_State *L) {
     int r;
     if (strcmp(name, "keepalive") == 0) {
         r = uv_tcp_keepalive(&t->tcp, lua_toboolean(L, 3), 60);
-    } else if (strcmp(name, "tcp_nodelay") == 0) {
+    } else if (strcmp(name, "tcp-nodelay") == 0 || strcmp(name, "tcp_nodelay") == 0) {
         r = uv_tcp_nodelay(&t->tcp, lua_toboolean(L, 3));
     } else if (strcmp(name, "sndbuf") == 0 || strcmp(name, "rcvbuf") == 0) {
         int v = (int)luaL_checkinteger(L, 3);
@@ -382,7 +396,9 @@ static int l_setoption(lua_State *L) {
         r = name[0] == 's' ? uv_send_buffer_size((uv_handle_t *)&t->tcp, &v)
                            : uv_recv_buffer_size((uv_handle_t *)&t->tcp, &v);
     } else {
-        return luaL_argerror(L, 2, "unknown option (keepalive, tcp_nodelay, sndbuf, rcvbuf)");
+        luaL_pushfail(L);
+        lua_pushfstring(L, "unsupported option %s", name);
+        return 2;
     }
     if (r < 0)
         return fail(L, uv_strerror(r));
@@ -593,7 +609,7 @@ static void push_receive(lua_State *L, void *ctx) {
             } else {
                 lua_pushlstring(L, data, n);
                 if (tcp->size) /* the pattern went with it: the end comes next call */
-                    tcp->until_done = tcp->pat;
+                    tcp->until_done = tcp->until_iter;
             }
             ls_stream_consume(&tcp->s, before + tcp->patlen);
         }
@@ -633,7 +649,7 @@ static int l_receive(lua_State *L) {
     int r = busy_reading(L, tcp);
     if (r)
         return r;
-    if (lua_type(L, 2) == LUA_TNUMBER) {
+    if (lua_isnumber(L, 2)) { /* a number, or a string that looks like one (OpenResty) */
         lua_Integer n = luaL_checkinteger(L, 2);
         luaL_argcheck(L, n >= 0, 2, "bad pattern argument");
         if (n == 0) {
@@ -669,7 +685,7 @@ static int l_receiveany(lua_State *L) {
     return receive(L, tcp, "sock:receiveany()");
 }
 
-/* The iterator of receiveuntil: upvalues the socket, the pattern, inclusive. */
+/* The iterator of receiveuntil: upvalues the socket, the pattern, inclusive, its number. */
 static int until_iter(lua_State *L) {
     ls_tcp **box = lua_touserdata(L, lua_upvalueindex(1));
     ls_tcp *tcp = *box;
@@ -684,9 +700,9 @@ static int until_iter(lua_State *L) {
     int r = busy_reading(L, tcp);
     if (r)
         return r;
-    const char *pat = lua_tostring(L, lua_upvalueindex(2));
-    if (tcp->until_done == pat) {
-        tcp->until_done = NULL;
+    lua_Integer id = lua_tointeger(L, lua_upvalueindex(4));
+    if (tcp->until_done == id) {
+        tcp->until_done = 0;
         lua_pushnil(L);
         lua_pushnil(L);
         lua_pushnil(L);
@@ -696,12 +712,13 @@ static int until_iter(lua_State *L) {
     tcp->pat = lua_tolstring(L, lua_upvalueindex(2), &tcp->patlen);
     tcp->inclusive = lua_toboolean(L, lua_upvalueindex(3));
     tcp->size = size;
+    tcp->until_iter = id;
     return receive(L, tcp, "sock:receiveuntil() iterator");
 }
 
 /* iter = sock:receiveuntil(pattern[, {inclusive = true}]) */
 static int l_receiveuntil(lua_State *L) {
-    check_tcp(L);
+    ls_tcp *tcp = check_tcp(L);
     size_t len;
     luaL_checklstring(L, 2, &len);
     luaL_argcheck(L, len > 0, 2, "pattern is empty");
@@ -714,7 +731,8 @@ static int l_receiveuntil(lua_State *L) {
     lua_pushvalue(L, 1);
     lua_pushvalue(L, 2);
     lua_pushboolean(L, inclusive);
-    lua_pushcclosure(L, until_iter, 3);
+    lua_pushinteger(L, ++tcp->iters); /* its own state, even with the same pattern */
+    lua_pushcclosure(L, until_iter, 4);
     return 1;
 }
 
@@ -730,12 +748,15 @@ static int l_setkeepalive(lua_State *L) {
         luaL_argcheck(L, ms >= 0 && ms < 1e12, 2, "timeout out of range");
         idle = (uint64_t)ms; /* 0: kept until the peer or the pool's size closes it */
     }
+    /* connect's pool_size wins over this size, as in OpenResty, where it made the pool */
     size_t size = (size_t)set->socket_pool_size;
     if (!lua_isnoneornil(L, 3)) {
         lua_Integer n = luaL_checkinteger(L, 3);
         luaL_argcheck(L, n > 0, 3, "pool size must be positive");
         size = (size_t)n;
     }
+    if (tcp->pool_size)
+        size = tcp->pool_size;
     if (ls_waiting(&tcp->reader))
         return fail(L, "socket busy reading");
     if (ls_waiting(&tcp->writer))
