@@ -96,7 +96,8 @@ ls_owned **ls_owner_of(lua_State *L) {
         if (i == 0 || c->link[i - 1].co != c->link[i].parent)
             return &vm->owns;
     ls_root *root = ls_root_of(c->link[i].co);
-    return root ? &root->owns : &vm->owns;
+    /* What the app's load connects is the state's: handlers may use it until a reload. */
+    return root && root != &vm->load_root ? &root->owns : &vm->owns;
 }
 
 /* Resumes the root's coroutine and settles what follows: suspended in a wait, returned, or

@@ -54,8 +54,8 @@ void ls_root_start(ls_root *root, lua_State *co, int nargs);
  * resume, the server's deferred work runs (unless a core callback is in progress: the core
  * runs it when that returns). */
 void ls_root_resume(ls_root *root, int nargs);
-/* What a socket or connection made now by L belongs to: the root of the running chain, else
- * (load time, a listener) the state. */
+/* What a socket or connection made now by L belongs to: the root of the running chain (a
+ * handler, a timer), else (the app's load, a listener) the state. */
 ls_owned **ls_owner_of(lua_State *L);
 /* The root whose coroutine co is, or NULL. */
 ls_root *ls_root_of(lua_State *co);
