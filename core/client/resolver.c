@@ -94,7 +94,7 @@ static ls_name *cached(ls_resolver *r, const char *host) {
     return NULL;
 }
 
-static void remember(ls_resolver *r, const char *host, const ls_addrs *addrs) {
+void ls_resolver_remember(ls_resolver *r, const char *host, const ls_addrs *addrs) {
     if (r->cache_ms == 0)
         return;
     ls_name *old = cached(r, host);
@@ -139,7 +139,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     if (status == 0 && addrs.n == 0)
         status = UV_EAI_NODATA;
     if (status == 0)
-        remember(l->r, l->host, &addrs);
+        ls_resolver_remember(l->r, l->host, &addrs);
     if (l->cb) {
         ls_addrs out;
         with_port(&addrs, l->port, &out);

@@ -36,6 +36,9 @@ void ls_resolver_free(ls_resolver *r);
  * libuv error. */
 int ls_resolve(ls_resolver *r, const char *host, int port, ls_addrs *out, ls_lookup **lookup,
                ls_resolved_fn cb, void *ctx);
+/* Records host's addresses (their ports are ignored) as if a lookup had just answered: kept
+ * for the cache time (tests; names known in advance). */
+void ls_resolver_remember(ls_resolver *r, const char *host, const ls_addrs *addrs);
 /* The caller no longer wants the answer: cb will not be called. */
 void ls_lookup_cancel(ls_lookup *l);
 
