@@ -555,7 +555,7 @@ static void push_receive(lua_State *L, void *ctx) {
                 if (data[i] != '\r')
                     luaL_addchar(&b, data[i]);
             luaL_pushresult(&b);
-        } else {
+        } else if (op != OP_ANY) { /* (receiveany: nil, err only, as OpenResty's) */
             lua_pushlstring(L, data ? data : "", len);
         }
         ls_stream_consume(&tcp->s, len);
@@ -764,10 +764,10 @@ static int l_setkeepalive(lua_State *L) {
     int r = ls_stream_keepalive(&tcp->s, idle, size);
     if (r == UV_EBUSY)
         return fail(L, "socket busy");
+    if (r == UV_EAGAIN) /* as OpenResty: refused, and the socket stays usable */
+        return fail(L, "unread data in buffer");
     if (r < 0)
         detached(tcp);
-    if (r == UV_EAGAIN)
-        return fail(L, "unread data in buffer");
     if (r < 0)
         return fail(L, "closed");
     detached(tcp); /* the pool has it now, or it was closed */

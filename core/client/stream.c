@@ -373,10 +373,8 @@ int ls_stream_keepalive(ls_stream *s, uint64_t idle_ms, size_t size) {
         return UV_ENOTCONN;
     if (s->sending || s->want)
         return UV_EBUSY;
-    if (t->in_len > s->off) {
-        ls_stream_close(s, 1);
-        return UV_EAGAIN;
-    }
+    if (t->in_len > s->off)
+        return UV_EAGAIN; /* refused; the input is still there to read */
     ls_deadline_clear(&s->rd);
     ls_deadline_clear(&s->wr);
     t->in_len = 0;

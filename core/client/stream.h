@@ -89,8 +89,8 @@ static inline ls_outq *ls_stream_outq(ls_stream *s) { return s->t ? &s->t->out :
  * error (closed). */
 int ls_stream_send(ls_stream *s);
 /* Puts the connection into its pool for idle_ms, keeping at most size idle there. 0, or an
- * error: UV_EBUSY (a send or a read in progress), UV_EAGAIN (unread input: closed),
- * UV_ENOTCONN. */
+ * error: UV_EBUSY (a send or a read in progress), UV_EAGAIN (unread input: refused, the
+ * stream stays as it is), UV_ENOTCONN. */
 int ls_stream_keepalive(ls_stream *s, uint64_t idle_ms, size_t size);
 /* Closes the connection, or stops connecting (reset: RST when input was left unread). No
  * event comes for it afterwards: the stream may be connected again, or freed, at once. */
