@@ -6,12 +6,7 @@
 -- at() to the call (measured in the server with lunaserve.update_time/now).
 
 local S = require("spec.support.server")
-
-local function get(srv, target)
-    local status, body = srv:get_body(target, 3)
-    assert.are.equal(200, status, target .. ": " .. tostring(body))
-    return body
-end
+local T = require("spec.support.timers")
 
 describe("lunaserve.timer.at", function()
     local srv
@@ -28,7 +23,7 @@ describe("lunaserve.timer.at", function()
 
     it("calls fn once, not before its delay, with premature = false and the arguments", function()
         local t0 = S.now()
-        assert.are.equal("true", get(srv, "/at?tag=a1&delay=0.5"))
+        assert.are.equal("true", T.get(srv, "/at?tag=a1&delay=0.5"))
         -- 0.2 s before the delay ends: not called yet
         S.sleep(math.max(0, t0 + 0.3 - S.now()))
         assert.is_nil(srv:state().a1, "called before its delay")
@@ -41,7 +36,7 @@ describe("lunaserve.timer.at", function()
     end)
 
     it("takes a fraction of a second", function()
-        assert.are.equal("true", get(srv, "/at?tag=a2&delay=0.05"))
+        assert.are.equal("true", T.get(srv, "/at?tag=a2&delay=0.05"))
         local st = srv:state_when("a2", 3)
         assert.are.equal("premature=false n=3 args=a2,nil,3", st.a2)
         local ms = tonumber(st.a2_ms)
@@ -49,14 +44,14 @@ describe("lunaserve.timer.at", function()
     end)
 
     it("takes 0: called as soon as the loop comes round, after the code that made it", function()
-        assert.are.equal("true", get(srv, "/at?tag=a3&delay=0"))
+        assert.are.equal("true", T.get(srv, "/at?tag=a3&delay=0"))
         local st = srv:state_when("a3", 3)
         assert.are.equal("premature=false n=3 args=a3,nil,3", st.a3)
         assert.is_true(tonumber(st.a3_ms) < 300, "called " .. st.a3_ms .. " ms after at()")
     end)
 
     it("raises for a wrong call, as OpenResty does, and starts nothing", function()
-        local before = get(srv, "/counts")
+        local before = T.get(srv, "/counts")
         local cases = {
             every0 = "delay cannot be zero",
             negative = "bad argument #1 to 'at' (must be a number >= 0)",
@@ -65,11 +60,11 @@ describe("lunaserve.timer.at", function()
             onearg = "expecting at least 2 arguments but got 1",
         }
         for case, message in pairs(cases) do
-            local body = get(srv, "/bad?case=" .. case)
+            local body = T.get(srv, "/bad?case=" .. case)
             -- (where: the line of the app that called)
             assert.is_truthy(body:find("^error [^\n]*/spec/apps/timers%.lua:%d+: "), body)
             assert.are.equal(message, body:match("^error [^:]+:%d+: (.*)$"), case .. ": " .. body)
         end
-        assert.are.equal(before, get(srv, "/counts"))
+        assert.are.equal(before, T.get(srv, "/counts"))
     end)
 end)

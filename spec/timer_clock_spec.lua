@@ -6,12 +6,7 @@
 -- whether now() stayed the same over 30 ms of work, and how far update_time() then moved it.
 
 local S = require("spec.support.server")
-
-local function get(srv, target)
-    local status, body = srv:get_body(target, 3)
-    assert.are.equal(200, status, target .. ": " .. tostring(body))
-    return body
-end
+local T = require("spec.support.timers")
 
 describe("lunaserve.now", function()
     local srv
@@ -30,7 +25,7 @@ describe("lunaserve.now", function()
         local fractions = {}
         for i = 1, 5 do
             local t0 = S.now()
-            local body = get(srv, "/now")
+            local body = T.get(srv, "/now")
             local t1 = S.now()
             local now, os_time, diff, kind = body:match("^(%d+%.%d%d%d) (%d+) (%S+) (%a+)$")
             assert.is_truthy(now, body)
@@ -54,7 +49,7 @@ describe("lunaserve.now", function()
     end)
 
     it("is the loop's cached time, and update_time() reads the time again", function()
-        local same, advanced = get(srv, "/cached"):match("^(%a+) (%S+)$")
+        local same, advanced = T.get(srv, "/cached"):match("^(%a+) (%S+)$")
         assert.are.equal("true", same)
         advanced = tonumber(advanced)
         assert.is_true(advanced >= 0.029 and advanced < 0.5, "update_time() moved it " .. advanced)

@@ -4,12 +4,7 @@
 -- timer's call, and the app's load starts one; each records premature in /state.
 
 local S = require("spec.support.server")
-
-local function get(srv, target)
-    local status, body = srv:get_body(target, 3)
-    assert.are.equal(200, status, target .. ": " .. tostring(body))
-    return body
-end
+local T = require("spec.support.timers")
 
 describe("lunaserve.timer.at", function()
     local srv
@@ -25,14 +20,14 @@ describe("lunaserve.timer.at", function()
     end)
 
     it("works in a listener", function()
-        assert.are.equal("ok", get(srv, "/from-listener"))
+        assert.are.equal("ok", T.get(srv, "/from-listener"))
         local st = srv:state_when("from_listener", 2)
         assert.are.equal("true", st.listener_at)
         assert.are.equal("false", st.from_listener)
     end)
 
     it("works in a timer's call", function()
-        assert.are.equal("true", get(srv, "/from-timer"))
+        assert.are.equal("true", T.get(srv, "/from-timer"))
         local st = srv:state_when("from_timer", 2)
         assert.are.equal("true", st.inner_at)
         assert.are.equal("false", st.from_timer)

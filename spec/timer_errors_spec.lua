@@ -5,12 +5,7 @@
 -- /spin (never yields).
 
 local S = require("spec.support.server")
-
-local function get(srv, target)
-    local status, body = srv:get_body(target, 3)
-    assert.are.equal(200, status, target .. ": " .. tostring(body))
-    return body
-end
+local T = require("spec.support.timers")
 
 describe("an error in a timer's call", function()
     local srv
@@ -27,17 +22,17 @@ describe("an error in a timer's call", function()
     end)
 
     it("is logged with its traceback, and the server keeps serving", function()
-        assert.are.equal("true", get(srv, "/error?tag=x1"))
+        assert.are.equal("true", T.get(srv, "/error?tag=x1"))
         local ok, log = srv:wait_log("boom in timer x1", 2)
         assert.is_true(ok, log)
         assert.is_truthy(log:find("timer error: [^\n]*timers%.lua:%d+: boom in timer x1\n"
             .. "stack traceback:\n"), log)
-        assert.are.equal("pending=0 running=0", get(srv, "/counts"))
-        assert.are.equal("reset", get(srv, "/reset"))
+        assert.are.equal("pending=0 running=0", T.get(srv, "/counts"))
+        assert.are.equal("reset", T.get(srv, "/reset"))
     end)
 
     it("in one call of an every() timer does not stop the next calls", function()
-        assert.are.equal("true", get(srv, "/every-error?tag=ee"))
+        assert.are.equal("true", T.get(srv, "/every-error?tag=ee"))
         assert.is_true((srv:wait_log("every boom ee", 2)), srv:log())
         local n = S.wait_for(function()
             local v = tonumber(srv:state().ee)
@@ -49,11 +44,11 @@ describe("an error in a timer's call", function()
 
     it("includes the handler budget: a call that never yields is stopped", function()
         local t0 = S.now()
-        assert.are.equal("true", get(srv, "/spin"))
+        assert.are.equal("true", T.get(srv, "/spin"))
         local ok, log = srv:wait_log("ran for over 200 ms without yielding", 3)
         assert.is_true(ok, log)
         assert.is_truthy(log:find("timer error: [^\n]*ran for over 200 ms without yielding"), log)
         assert.is_true(S.now() - t0 < 2)
-        assert.are.equal("0", get(srv, "/counts"):match("running=(%d+)"))
+        assert.are.equal("0", T.get(srv, "/counts"):match("running=(%d+)"))
     end)
 end)

@@ -5,12 +5,7 @@
 -- calls in /state; a premature call would be noted in $TIMER_EVIDENCE.
 
 local S = require("spec.support.server")
-
-local function get(srv, target)
-    local status, body = srv:get_body(target, 3)
-    assert.are.equal(200, status, target .. ": " .. tostring(body))
-    return body
-end
+local T = require("spec.support.timers")
 
 describe("lunaserve.timer.every", function()
     local srv, dir
@@ -30,8 +25,8 @@ describe("lunaserve.timer.every", function()
 
     it("calls fn every interval and keeps doing so", function()
         local t0 = S.now()
-        assert.are.equal("true", get(srv, "/every?tag=e1&interval=0.05"))
-        assert.are.equal("pending=1 running=0", get(srv, "/counts"))
+        assert.are.equal("true", T.get(srv, "/every?tag=e1&interval=0.05"))
+        assert.are.equal("pending=1 running=0", T.get(srv, "/counts"))
         S.sleep(math.max(0, t0 + 0.5 - S.now()))
         local n1 = tonumber(srv:state().e1)
         local t1 = S.now() - t0
@@ -43,7 +38,7 @@ describe("lunaserve.timer.every", function()
         local t2 = S.now() - t0
         assert.is_true(n2 >= n1 + 5 and n2 <= math.floor(t2 / 0.05),
             n2 .. " calls in " .. t2 .. " s (" .. n1 .. " at " .. t1 .. " s)")
-        assert.are.equal("pending=1 running=0", get(srv, "/counts"))
+        assert.are.equal("pending=1 running=0", T.get(srv, "/counts"))
         assert.is_nil(S.read_file(dir .. "/evidence"), "a premature call while serving")
     end)
 end)

@@ -6,12 +6,7 @@
 -- and the first refusal; /counts gives pending_count() and running_count().
 
 local S = require("spec.support.server")
-
-local function get(srv, target)
-    local status, body = srv:get_body(target, 3)
-    assert.are.equal(200, status, target .. ": " .. tostring(body))
-    return body
-end
+local T = require("spec.support.timers")
 
 describe("--max-timers", function()
     it("refuses timers past the bound with nil, 'too many pending timers', until some are done",
@@ -20,28 +15,28 @@ describe("--max-timers", function()
             finally(function() srv:stop_ok() end)
             srv:state_when("load_done", 3)
             assert.are.equal("ok=5 first_err=nil too many pending timers",
-                get(srv, "/many?n=7&delay=0.3"))
-            assert.are.equal("pending=5 running=0", get(srv, "/counts"))
-            assert.are.equal("nil too many pending timers", get(srv, "/every?tag=e&interval=1"))
+                T.get(srv, "/many?n=7&delay=0.3"))
+            assert.are.equal("pending=5 running=0", T.get(srv, "/counts"))
+            assert.are.equal("nil too many pending timers", T.get(srv, "/every?tag=e&interval=1"))
             -- called: their places are free again
             assert.is_truthy(S.wait_for(function()
-                return get(srv, "/counts") == "pending=0 running=0"
-            end, 2, 0.02), get(srv, "/counts"))
-            assert.are.equal("ok=5", get(srv, "/many?n=5&delay=30"))
+                return T.get(srv, "/counts") == "pending=0 running=0"
+            end, 2, 0.02), T.get(srv, "/counts"))
+            assert.are.equal("ok=5", T.get(srv, "/many?n=5&delay=30"))
             assert.are.equal("ok=0 first_err=nil too many pending timers",
-                get(srv, "/many?n=1&delay=30"))
+                T.get(srv, "/many?n=1&delay=30"))
         end)
 
     it("skips an every() timer's call that would go past the bound, and logs it", function()
         local srv = S.start({ app = S.app("timers.lua"), args = { "--max-timers", "2" } })
         finally(function() srv:stop_ok() end)
         srv:state_when("load_done", 3)
-        assert.are.equal("ok=1", get(srv, "/many-every?n=1&interval=0.02"))
+        assert.are.equal("ok=1", T.get(srv, "/many-every?n=1&interval=0.02"))
         local n = S.wait_for(function() return tonumber(srv:state().many_every) end, 2, 0.02)
         assert.is_truthy(n, "the every() timer was not called")
         -- one pending every() and one pending at(): the bound is reached
-        assert.are.equal("ok=1", get(srv, "/many?n=1&delay=30"))
-        assert.are.equal("pending=2 running=0", get(srv, "/counts"))
+        assert.are.equal("ok=1", T.get(srv, "/many?n=1&delay=30"))
+        assert.are.equal("pending=2 running=0", T.get(srv, "/counts"))
         local ok, log = srv:wait_log("a call of an every() timer was skipped", 2)
         assert.is_true(ok, log)
         local n1 = tonumber(srv:state().many_every)

@@ -6,12 +6,7 @@
 -- sleeps 100 ms.
 
 local S = require("spec.support.server")
-
-local function get(srv, target)
-    local status, body = srv:get_body(target, 3)
-    assert.are.equal(200, status, target .. ": " .. tostring(body))
-    return body
-end
+local T = require("spec.support.timers")
 
 describe("a timer's call that waits", function()
     local srv
@@ -28,10 +23,10 @@ describe("a timer's call that waits", function()
 
     it("sleeps in the call and in a coroutine it made, and the server serves meanwhile", function()
         srv:state_when("load_done", 3)
-        assert.are.equal("true", get(srv, "/sleeper?tag=s1&ms=300"))
+        assert.are.equal("true", T.get(srv, "/sleeper?tag=s1&ms=300"))
         local st = srv:state_when("s1", 2)
         assert.are.equal("started", st.s1)
-        assert.are.equal("pending=0 running=1", get(srv, "/counts"))
+        assert.are.equal("pending=0 running=1", T.get(srv, "/counts"))
         st = S.wait_for(function()
             local s = srv:state()
             return s.s1 == "slept" and s
@@ -39,7 +34,7 @@ describe("a timer's call that waits", function()
         assert.is_truthy(st, "the call did not end its waits")
         local ms = tonumber(st.s1_ms)
         assert.is_true(ms >= 600 and ms < 1000, "two 300 ms sleeps took " .. st.s1_ms .. " ms")
-        assert.are.equal("pending=0 running=0", get(srv, "/counts"))
+        assert.are.equal("pending=0 running=0", T.get(srv, "/counts"))
     end)
 
     it("works when started while the app loads", function()

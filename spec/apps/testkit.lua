@@ -21,4 +21,17 @@ function M.param(req, name)
     return q:match("^" .. name .. "=([^&]*)") or q:match("&" .. name .. "=([^&]*)")
 end
 
+-- A handler that runs routes[req.path](req, res), and answers 404 "no route PATH" for a path
+-- with no route.
+function M.router(routes)
+    return function(req, res)
+        local route = routes[req.path]
+        if not route then
+            res.statusCode = 404
+            return res:finish("no route " .. req.path)
+        end
+        route(req, res)
+    end
+end
+
 return M

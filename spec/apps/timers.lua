@@ -240,11 +240,4 @@ routes["/for-exit"] = function(req, res)
     res:finish(table.concat(results, ","))
 end
 
-return function(req, res)
-    local route = routes[req.path]
-    if not route then
-        res.statusCode = 404
-        return res:finish("no route " .. req.path)
-    end
-    route(req, res)
-end
+return testkit.router(routes)
