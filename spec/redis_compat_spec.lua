@@ -80,12 +80,7 @@ describe("lunaserve.ngx with a real Redis", function()
     end)
 
     lazy_teardown(function()
-        if srv then
-            srv:stop_ok()
-        end
-        if redis then
-            redis:stop()
-        end
+        R.stop_with_app(redis, srv)
     end)
 
     it("runs the library's code that reads 5.1's unpack (hmset with a table)", function()

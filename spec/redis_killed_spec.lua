@@ -14,12 +14,7 @@ describe("lua-resty-redis with Redis killed mid-request", function()
     end)
 
     lazy_teardown(function()
-        if srv then
-            srv:stop_ok()
-        end
-        if redis then
-            redis:stop()
-        end
+        R.stop_with_app(redis, srv)
     end)
 
     it("gives the waiting handler nil, \"closed\", then recovers with a new Redis", function()

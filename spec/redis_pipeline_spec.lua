@@ -11,12 +11,7 @@ describe("lua-resty-redis pipeline", function()
     end)
 
     lazy_teardown(function()
-        if srv then
-            srv:stop_ok()
-        end
-        if redis then
-            redis:stop()
-        end
+        R.stop_with_app(redis, srv)
     end)
 
     it("commits 100 commands and gets their 100 replies in order", function()

@@ -12,12 +12,7 @@ describe("lua-resty-redis connection pool", function()
     end)
 
     lazy_teardown(function()
-        if srv then
-            srv:stop_ok()
-        end
-        if redis then
-            redis:stop()
-        end
+        R.stop_with_app(redis, srv)
     end)
 
     it("reuses the connection on the next requests (get_reused_times 0, 1, 2)", function()

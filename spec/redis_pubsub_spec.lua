@@ -13,12 +13,7 @@ describe("lua-resty-redis pub/sub", function()
     end)
 
     lazy_teardown(function()
-        if srv then
-            srv:stop_ok()
-        end
-        if redis then
-            redis:stop()
-        end
+        R.stop_with_app(redis, srv)
     end)
 
     local function subscribers(ch)

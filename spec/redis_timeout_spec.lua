@@ -13,12 +13,7 @@ describe("lua-resty-redis timeout", function()
     end)
 
     lazy_teardown(function()
-        if srv then
-            srv:stop_ok()
-        end
-        if redis then
-            redis:stop()
-        end
+        R.stop_with_app(redis, srv)
     end)
 
     it("DEBUG SLEEP 2 with a 300 ms timeout gives nil, \"timeout\" after 300 ms", function()

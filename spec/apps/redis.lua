@@ -50,6 +50,21 @@ local function answer(res, v, err)
     res:finish(show(v, err))
 end
 
+-- Answers with what command(red) returns on a new connection (timeout_ms as connect's), or
+-- with the connect's error; the connection goes back to the pool when the command gave a
+-- result (neither nil nor false).
+local function run(res, command, timeout_ms)
+    local red, err = connect(timeout_ms)
+    if not red then
+        return answer(res, nil, err)
+    end
+    local v, cerr = command(red)
+    if v then
+        red:set_keepalive(POOL_IDLE_MS, POOL_SIZE)
+    end
+    answer(res, v, cerr)
+end
+
 local routes = {}
 
 routes["/ping"] = function(_, res)
@@ -58,79 +73,49 @@ end
 
 -- GET /get?k=KEY: the value as it is (any bytes), "null" for a missing key.
 routes["/get"] = function(req, res)
-    local red, err = connect()
-    if not red then
-        return answer(res, nil, err)
-    end
-    local v, gerr = red:get(testkit.param(req, "k"))
-    if v ~= nil then
-        red:set_keepalive(POOL_IDLE_MS, POOL_SIZE)
-    end
-    answer(res, v, gerr)
+    run(res, function(red)
+        return red:get(testkit.param(req, "k"))
+    end)
 end
 
 -- POST /set?k=KEY with the value as the body.
 routes["/set"] = function(req, res)
     local value = req:body() or ""
-    local red, err = connect()
-    if not red then
-        return answer(res, nil, err)
-    end
-    local ok, serr = red:set(testkit.param(req, "k"), value)
-    if ok then
-        red:set_keepalive(POOL_IDLE_MS, POOL_SIZE)
-    end
-    answer(res, ok, serr)
+    run(res, function(red)
+        return red:set(testkit.param(req, "k"), value)
+    end)
 end
 
 -- GET /hmset?k=KEY: HMSET KEY with a table {a = "1", b = "2"} (the library passes it on with
 -- Lua 5.1's global unpack).
 routes["/hmset"] = function(req, res)
-    local red, err = connect()
-    if not red then
-        return answer(res, nil, err)
-    end
-    local ok, herr = red:hmset(testkit.param(req, "k"), { a = "1", b = "2" })
-    if ok then
-        red:set_keepalive(POOL_IDLE_MS, POOL_SIZE)
-    end
-    answer(res, ok, herr)
+    run(res, function(red)
+        return red:hmset(testkit.param(req, "k"), { a = "1", b = "2" })
+    end)
 end
 
 -- GET /pipeline?n=N: N commands in one pipeline, SET pl:i vi then GET pl:i for i = 1..N/2.
 routes["/pipeline"] = function(req, res)
     local n = tonumber(testkit.param(req, "n"))
-    local red, err = connect()
-    if not red then
-        return answer(res, nil, err)
-    end
-    red:init_pipeline(n)
-    for i = 1, n // 2 do
-        red:set("pl:" .. i, "v" .. i)
-        red:get("pl:" .. i)
-    end
-    local results, perr = red:commit_pipeline()
-    if results then
-        red:set_keepalive(POOL_IDLE_MS, POOL_SIZE)
-    end
-    answer(res, results, perr)
+    run(res, function(red)
+        red:init_pipeline(n)
+        for i = 1, n // 2 do
+            red:set("pl:" .. i, "v" .. i)
+            red:get("pl:" .. i)
+        end
+        return red:commit_pipeline()
+    end)
 end
 
 -- GET /pipeline-error: an error reply in the middle of a pipeline stays in its place.
 routes["/pipeline-error"] = function(_, res)
-    local red, err = connect()
-    if not red then
-        return answer(res, nil, err)
-    end
-    red:init_pipeline()
-    red:set("pe:text", "abc")
-    red:incr("pe:text")
-    red:get("pe:text")
-    local results, perr = red:commit_pipeline()
-    if results then
-        red:set_keepalive(POOL_IDLE_MS, POOL_SIZE)
-    end
-    answer(res, results, perr)
+    run(res, function(red)
+        red:init_pipeline()
+        red:set("pe:text", "abc")
+        red:incr("pe:text")
+        red:get("pe:text")
+        return red:commit_pipeline()
+    end)
 end
 
 -- GET /reused: how many times the connection this request got had been reused, then back to
@@ -177,15 +162,9 @@ end
 
 -- GET /publish?ch=CHANNEL&msg=TEXT: the number of subscribers that got it.
 routes["/publish"] = function(req, res)
-    local red, err = connect()
-    if not red then
-        return answer(res, nil, err)
-    end
-    local n, perr = red:publish(testkit.param(req, "ch"), testkit.param(req, "msg"))
-    if n then
-        red:set_keepalive(POOL_IDLE_MS, POOL_SIZE)
-    end
-    answer(res, n, perr)
+    run(res, function(red)
+        return red:publish(testkit.param(req, "ch"), testkit.param(req, "msg"))
+    end)
 end
 
 -- GET /debug-sleep?s=S&timeout=MS: DEBUG SLEEP S with a read timeout of MS.
@@ -199,22 +178,9 @@ end
 
 -- GET /blpop?k=KEY: waits (up to 20 s) for an item pushed on the list KEY.
 routes["/blpop"] = function(req, res)
-    local red, err = connect(20000)
-    if not red then
-        return answer(res, nil, err)
-    end
-    local v, berr = red:blpop(testkit.param(req, "k"), 0)
-    if v then
-        red:set_keepalive(POOL_IDLE_MS, POOL_SIZE)
-    end
-    answer(res, v, berr)
+    run(res, function(red)
+        return red:blpop(testkit.param(req, "k"), 0)
+    end, 20000)
 end
 
-return function(req, res)
-    local route = routes[req.path]
-    if not route then
-        res.statusCode = 404
-        return res:finish("no route " .. req.path)
-    end
-    route(req, res)
-end
+return testkit.router(routes)

@@ -8,6 +8,7 @@
 --   redis:kill()                        -- SIGKILL, waits until the process and its port are gone
 --   redis:stop()                        -- SIGTERM (SIGKILL after 5 s), removes the folder
 --   local redis, srv = R.start_with_app("redis.lua")  -- and lunaserve with REDIS_PORT set
+--   R.stop_with_app(redis, srv)        -- both: lunaserve must exit cleanly, Redis goes anyway
 --
 -- DEBUG is enabled (--enable-debug-command yes: Redis 7 refuses DEBUG SLEEP otherwise).
 
@@ -277,6 +278,23 @@ function R.start_with_app(app, args)
         error(srv, 2)
     end
     return redis, srv
+end
+
+-- Stops what R.start_with_app started (nil ones skipped, for a start that failed): lunaserve
+-- first, which must exit cleanly (stop_ok), then the Redis, also when lunaserve did not; then
+-- raises lunaserve's failure, if any.
+function R.stop_with_app(redis, srv)
+    local ok, err = pcall(function()
+        if srv then
+            srv:stop_ok()
+        end
+    end)
+    if redis then
+        redis:stop()
+    end
+    if not ok then
+        error(err, 0)
+    end
 end
 
 return R
