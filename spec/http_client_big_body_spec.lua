@@ -6,8 +6,7 @@ describe("http client big body", function()
     local client, upstream
 
     lazy_setup(function()
-        upstream = H.start_upstream()
-        client = H.start_client()
+        upstream, client = H.start_all("upstream")
     end)
 
     lazy_teardown(function()

@@ -5,9 +5,7 @@ describe("http client chunked response", function()
     local client, upstream, faulty
 
     lazy_setup(function()
-        upstream = H.start_upstream()
-        faulty = H.start_faulty()
-        client = H.start_client()
+        upstream, faulty, client = H.start_all("upstream", "faulty")
     end)
 
     lazy_teardown(function()

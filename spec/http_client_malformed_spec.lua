@@ -6,8 +6,7 @@ describe("http client malformed response", function()
     local client, faulty
 
     lazy_setup(function()
-        faulty = H.start_faulty()
-        client = H.start_client()
+        faulty, client = H.start_all("faulty")
     end)
 
     lazy_teardown(function()

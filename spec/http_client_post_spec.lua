@@ -8,9 +8,7 @@ describe("http client POST with a body", function()
     local client, upstream, faulty
 
     lazy_setup(function()
-        upstream = H.start_upstream()
-        faulty = H.start_faulty()
-        client = H.start_client()
+        upstream, faulty, client = H.start_all("upstream", "faulty")
     end)
 
     lazy_teardown(function()

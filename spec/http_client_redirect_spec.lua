@@ -7,8 +7,7 @@ describe("http client redirects", function()
     local client, upstream
 
     lazy_setup(function()
-        upstream = H.start_upstream()
-        client = H.start_client()
+        upstream, client = H.start_all("upstream")
     end)
 
     lazy_teardown(function()

@@ -1,7 +1,8 @@
 -- Support for the HTTP client's specs (spec/http_client_*_spec.lua): a lunaserve running
 -- spec/apps/http_client.lua that runs the client code a spec sends, upstreams for it (a
 -- second lunaserve with spec/apps/http_client_upstream.lua, and the scripted faulty upstream
--- of spec/support/faulty_upstream.lua), and reading what each of them saw.
+-- of spec/support/faulty_upstream.lua), started and stopped together, and reading what each
+-- of them saw.
 local S = require("spec.support.server")
 local cjson = require("cjson")
 local assert = require("luassert")
@@ -152,6 +153,32 @@ function Faulty:stop()
         self.pid = nil
     end
     os.execute("rm -rf " .. S.shquote(self.dir))
+end
+
+---------------------------------------------------------------------------------------------
+-- A spec's processes
+---------------------------------------------------------------------------------------------
+
+local STARTERS = { upstream = H.start_upstream, faulty = H.start_faulty, client = H.start_client }
+
+-- Starts the upstreams named ("upstream": H.start_upstream's, "faulty": H.start_faulty's) in
+-- that order, then the client (H.start_client's, with no options); returns them in the same
+-- order, the client last. If one does not start, stops those already started and raises its
+-- error.
+function H.start_all(...)
+    local names = { ... }
+    names[#names + 1] = "client"
+    local started = {}
+    for i, name in ipairs(names) do
+        local start = STARTERS[name] or error("no such process: " .. tostring(name), 2)
+        local ok, p = pcall(start)
+        if not ok then
+            pcall(H.stop_all, table.unpack(started, 1, i - 1))
+            error(p, 0)
+        end
+        started[i] = p
+    end
+    return table.unpack(started, 1, #names)
 end
 
 return H
