@@ -15,11 +15,7 @@ describe("an upstream that sends 100 MB", function()
     local env, hwm0
 
     lazy_setup(function()
-        -- (the ASan build keeps freed memory in quarantine, 256 MB by default: keep it small
-        -- so that the resident memory says what the server holds)
-        local asan = os.getenv("ASAN_OPTIONS") or ""
-        env = C.start({ env = { ASAN_OPTIONS = (asan ~= "" and asan .. ":" or "")
-            .. "quarantine_size_mb=8" } })
+        env = C.start(C.small_quarantine())
         env:get("/state")
         hwm0 = env.srv:status_kb("VmHWM")
     end)

@@ -14,10 +14,7 @@ describe("sockets that handlers forget", function()
     local env, asan
 
     lazy_setup(function()
-        -- (the ASan build keeps freed memory in quarantine, 256 MB by default: keep it small)
-        local opts = os.getenv("ASAN_OPTIONS") or ""
-        env = C.start({ env = { ASAN_OPTIONS = (opts ~= "" and opts .. ":" or "")
-            .. "quarantine_size_mb=8" } })
+        env = C.start(C.small_quarantine())
         local maps = S.read_file("/proc/" .. env.srv.pid .. "/maps") or ""
         asan = maps:find("libasan", 1, true) ~= nil
     end)

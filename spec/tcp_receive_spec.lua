@@ -8,17 +8,6 @@
 
 local C = require("spec.support.cosocket")
 
-local lines = C.lines
-
--- The expected body of /run: connect, the upstream's command, then `steps`.
-local function script(cmd, steps)
-    local t = { "connect: 1, nil", "send: " .. (#cmd + 1) .. ", nil" }
-    for _, s in ipairs(steps) do
-        t[#t + 1] = s
-    end
-    return lines(t)
-end
-
 describe("sock:receive and sock:receiveany", function()
     local env
 
@@ -32,13 +21,8 @@ describe("sock:receive and sock:receiveany", function()
         end
     end)
 
-    local function check(cmd, ops, expected)
-        local body = env:run(cmd, ops)
-        assert.are.equal(script(cmd, expected), body)
-    end
-
     it("receive(n) returns exactly n bytes, then nil, 'closed' and the partial data", function()
-        check("SENDCLOSE hello world", { "5", "1", "5", "3", "1" }, {
+        env:expect_run("SENDCLOSE hello world", { "5", "1", "5", "3", "1" }, {
             '5: "hello", nil, nil',
             '1: " ", nil, nil',
             '5: "world", nil, nil',
@@ -48,22 +32,22 @@ describe("sock:receive and sock:receiveany", function()
     end)
 
     it("receive(n) that the peer's end cuts short returns what came as partial", function()
-        check("SENDCLOSE abc", { "5" }, { '5: nil, "closed", "abc"' })
+        env:expect_run("SENDCLOSE abc", { "5" }, { '5: nil, "closed", "abc"' })
     end)
 
     it("receive('n') with a string that looks like a number reads n bytes", function()
-        check("SENDCLOSE hello", { "str=3", "str=2" }, {
+        env:expect_run("SENDCLOSE hello", { "str=3", "str=2" }, {
             'str=3: "hel", nil, nil',
             'str=2: "lo", nil, nil',
         })
     end)
 
     it("receive(0) returns an empty string at once", function()
-        check("SILENT", { "0" }, { '0: "", nil, nil' })
+        env:expect_run("SILENT", { "0" }, { '0: "", nil, nil' })
     end)
 
     it("'*l' returns a line without its LF, ignoring every CR", function()
-        check("SENDCLOSE a\\r\\nb\\rc\\r\\n\\r\\nlast", { "*l", "*l", "*l", "*l", "*l" }, {
+        env:expect_run("SENDCLOSE a\\r\\nb\\rc\\r\\n\\r\\nlast", { "*l", "*l", "*l", "*l", "*l" }, {
             '*l: "a", nil, nil',
             '*l: "bc", nil, nil',
             '*l: "", nil, nil',
@@ -73,7 +57,7 @@ describe("sock:receive and sock:receiveany", function()
     end)
 
     it("reads a line by default, and with 'l'", function()
-        check("SENDCLOSE one\\ntwo\\n", { "default", "l", "default" }, {
+        env:expect_run("SENDCLOSE one\\ntwo\\n", { "default", "l", "default" }, {
             'default: "one", nil, nil',
             'l: "two", nil, nil',
             'default: nil, "closed", ""',
@@ -81,7 +65,7 @@ describe("sock:receive and sock:receiveany", function()
     end)
 
     it("'*a' reads until the peer closes, then returns '' at the end", function()
-        check("SENDCLOSE all of it\\nand more", { "*a", "*a", "a", "1" }, {
+        env:expect_run("SENDCLOSE all of it\\nand more", { "*a", "*a", "a", "1" }, {
             '*a: "all of it\\nand more", nil, nil',
             '*a: "", nil, nil',
             'a: "", nil, nil',
@@ -90,11 +74,11 @@ describe("sock:receive and sock:receiveany", function()
     end)
 
     it("'*a' on a peer that goes quiet returns nil, 'timeout' and the partial data", function()
-        check("STALL 5", { "timeout=200", "*a" }, { '*a: nil, "timeout", "abcde"' })
+        env:expect_run("STALL 5", { "timeout=200", "*a" }, { '*a: nil, "timeout", "abcde"' })
     end)
 
     it("receiveany(max) returns what has come, at most max bytes", function()
-        check("SENDCLOSE abcdefgh", { "sleep=100", "any=3", "any=100", "any=1" }, {
+        env:expect_run("SENDCLOSE abcdefgh", { "sleep=100", "any=3", "any=100", "any=1" }, {
             'any=3: "abc", nil',
             'any=100: "defgh", nil',
             'any=1: nil, "closed"',
@@ -103,14 +87,15 @@ describe("sock:receive and sock:receiveany", function()
 
     it("receiveany returns nil, 'timeout' on a silent peer, and the socket stays usable",
         function()
-            check("AFTER 400 late", { "timeout=150", "any=10", "timeout=3000", "any=10" }, {
+            env:expect_run("AFTER 400 late",
+                { "timeout=150", "any=10", "timeout=3000", "any=10" }, {
                 'any=10: nil, "timeout"',
                 'any=10: "late", nil',
             })
         end)
 
     it("a read timeout hands over the partial data and leaves the socket usable", function()
-        check("STALL 10", { "timeout=200", "100", "100", "send=more", "any=5" }, {
+        env:expect_run("STALL 10", { "timeout=200", "100", "100", "send=more", "any=5" }, {
             '100: nil, "timeout", "abcdefghij"',
             '100: nil, "timeout", ""',
             "send=more: 4, nil",
@@ -119,7 +104,8 @@ describe("sock:receive and sock:receiveany", function()
     end)
 
     it("after a read timeout, what comes later is read by the next receive", function()
-        check("ECHOALL", { "send=ab", "timeout=150", "*l", "timeout=3000", "send=cd\\n", "*l" }, {
+        env:expect_run("ECHOALL",
+            { "send=ab", "timeout=150", "*l", "timeout=3000", "send=cd\\n", "*l" }, {
             "send=ab: 2, nil",
             '*l: nil, "timeout", "ab"',
             "send=cd\\n: 3, nil",
@@ -128,7 +114,7 @@ describe("sock:receive and sock:receiveany", function()
     end)
 
     it("a line that comes in pieces is read whole", function()
-        check("DRIP 10 pie\\r\\nces\\n", { "*l", "*l" }, {
+        env:expect_run("DRIP 10 pie\\r\\nces\\n", { "*l", "*l" }, {
             '*l: "pie", nil, nil',
             '*l: "ces", nil, nil',
         })
@@ -136,7 +122,7 @@ describe("sock:receive and sock:receiveany", function()
 
     it("a reset returns nil, 'connection reset by peer' with the partial data, then 'closed'",
         function()
-            check("SENDRESET abc", { "10", "send=x", "1" }, {
+            env:expect_run("SENDRESET abc", { "10", "send=x", "1" }, {
                 '10: nil, "connection reset by peer", "abc"',
                 'send=x: nil, "closed"',
                 '1: nil, "closed", nil',
@@ -144,7 +130,7 @@ describe("sock:receive and sock:receiveany", function()
         end)
 
     it("the peer's end closes the socket: sends say 'closed' after it", function()
-        check("SENDCLOSE ab", { "3", "send=x", "any=1" }, {
+        env:expect_run("SENDCLOSE ab", { "3", "send=x", "any=1" }, {
             '3: nil, "closed", "ab"',
             'send=x: nil, "closed"',
             'any=1: nil, "closed"',

@@ -7,16 +7,6 @@
 
 local C = require("spec.support.cosocket")
 
-local lines = C.lines
-
-local function script(cmd, steps)
-    local t = { "connect: 1, nil", "send: " .. (#cmd + 1) .. ", nil" }
-    for _, s in ipairs(steps) do
-        t[#t + 1] = s
-    end
-    return lines(t)
-end
-
 describe("sock:receiveuntil", function()
     local env
 
@@ -30,14 +20,9 @@ describe("sock:receiveuntil", function()
         end
     end)
 
-    local function check(cmd, ops, expected)
-        local body = env:run(cmd, ops)
-        assert.are.equal(script(cmd, expected), body)
-    end
-
     it("returns the data before the pattern, then nil, 'closed' and the rest at the end",
         function()
-            check("SENDCLOSE abc--def--ghi", { "until=--", "until=--", "until=--" }, {
+            env:expect_run("SENDCLOSE abc--def--ghi", { "until=--", "until=--", "until=--" }, {
                 'until=--: "abc", nil, nil',
                 'until=--: "def", nil, nil',
                 'until=--: nil, "closed", "ghi"',
@@ -45,7 +30,7 @@ describe("sock:receiveuntil", function()
         end)
 
     it("with inclusive = true returns the pattern too", function()
-        check("SENDCLOSE abc--def--", { "incl=--", "incl=--", "incl=--" }, {
+        env:expect_run("SENDCLOSE abc--def--", { "incl=--", "incl=--", "incl=--" }, {
             'incl=--: "abc--", nil, nil',
             'incl=--: "def--", nil, nil',
             'incl=--: nil, "closed", ""',
@@ -53,26 +38,27 @@ describe("sock:receiveuntil", function()
     end)
 
     it("finds an ambiguous pattern (abcabd in abcabcabd)", function()
-        check("SENDCLOSE abcabcabdabcabd\\n", { "incl=abcabd", "incl=abcabd", "incl=abcabd" }, {
+        env:expect_run("SENDCLOSE abcabcabdabcabd\\n",
+            { "incl=abcabd", "incl=abcabd", "incl=abcabd" }, {
             'incl=abcabd: "abcabcabd", nil, nil',
             'incl=abcabd: "abcabd", nil, nil',
             'incl=abcabd: nil, "closed", "\\n"',
         })
-        check("SENDCLOSE abcabcaad", { "until=aa", "until=aa" }, {
+        env:expect_run("SENDCLOSE abcabcaad", { "until=aa", "until=aa" }, {
             'until=aa: "abcabc", nil, nil',
             'until=aa: nil, "closed", "d"',
         })
     end)
 
     it("finds a pattern whose bytes come one at a time", function()
-        check("DRIP 5 abc--def--", { "until=--", "until=--" }, {
+        env:expect_run("DRIP 5 abc--def--", { "until=--", "until=--" }, {
             'until=--: "abc", nil, nil',
             'until=--: "def", nil, nil',
         })
     end)
 
     it("called with a size streams pieces, then nil, nil, nil (OpenResty's example)", function()
-        check("SENDCLOSE hello, world! -agentzh\\r\\n--abcedhb blah blah",
+        env:expect_run("SENDCLOSE hello, world! -agentzh\\r\\n--abcedhb blah blah",
             { "chunks=\\r\\n--abcedhb/4", "until=\\r\\n--abcedhb/4" }, {
                 'chunks=\\r\\n--abcedhb/4: "hell" + "o, w" + "orld" + "! -a" + "gent" + "zh" '
                     .. "then nil, nil, nil",
@@ -89,7 +75,7 @@ describe("sock:receiveuntil", function()
             assert.is_truthy(chunks, body)
             local joined = chunks:gsub('" %+ "', "")
             assert.are.equal('"hello, world ----abc"', joined)
-            assert.are.equal(script(cmd, {
+            assert.are.equal(C.script(cmd, {
                 "chunksincl=--abc/4: " .. chunks .. " then nil, nil, nil",
                 '1: "\\n", nil, nil',
                 '1: nil, "closed", ""',
@@ -97,8 +83,8 @@ describe("sock:receiveuntil", function()
         end)
 
     it("mixes with other reads (OpenResty's inclusive receiveuntil test 10)", function()
-        check("SENDCLOSE hello, world ----abc\\n", { "incl=--abc/4", "1", "incl=--abc/4", "1",
-            "incl=--abc/4", "1", "incl=--abc/4", "1", "incl=--abc/4", "1" }, {
+        env:expect_run("SENDCLOSE hello, world ----abc\\n", { "incl=--abc/4", "1",
+            "incl=--abc/4", "1", "incl=--abc/4", "1", "incl=--abc/4", "1", "incl=--abc/4", "1" }, {
             'incl=--abc/4: "hell", nil, nil',
             '1: "o", nil, nil',
             'incl=--abc/4: ", wo", nil, nil',
@@ -115,7 +101,7 @@ describe("sock:receiveuntil", function()
     it("keeps each iterator's state apart, also for the same pattern", function()
         -- the first iterator returned its pattern: its own next call returns the end, but a
         -- new iterator with the same pattern reads on
-        check("SENDCLOSE ab--cd--", { "incl=--/10", "incl=--/10", "fresh", "incl=--/10",
+        env:expect_run("SENDCLOSE ab--cd--", { "incl=--/10", "incl=--/10", "fresh", "incl=--/10",
             "incl=--/10", "incl=--/10" }, {
             'incl=--/10: "ab", nil, nil',
             'incl=--/10: "--", nil, nil',
@@ -126,8 +112,8 @@ describe("sock:receiveuntil", function()
     end)
 
     it("returns nil, 'timeout' and the partial data, and the socket stays usable", function()
-        check("ECHOALL", { "send=abc-", "timeout=150", "until=--", "timeout=3000", "send=-def--",
-            "until=--" }, {
+        env:expect_run("ECHOALL", { "send=abc-", "timeout=150", "until=--", "timeout=3000",
+            "send=-def--", "until=--" }, {
             "send=abc-: 4, nil",
             'until=--: nil, "timeout", "abc-"',
             "send=-def--: 6, nil",

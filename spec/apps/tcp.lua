@@ -10,7 +10,8 @@
 -- escapes \r \n \\ here.
 
 local lunaserve = require("lunaserve")
-local kv = require("testkit").kv
+local testkit = require("testkit")
+local kv = testkit.kv
 
 local state = {}
 local shared = {} -- sockets handed from one request to another (busy specs)
@@ -787,17 +788,8 @@ routes["/gc"] = function(req, res)
     res:finish("ok\n")
 end
 
-local function handle(req, res)
-    local f = routes[req.path]
-    if f then
-        return f(req, res)
-    end
-    res.statusCode = 404
-    res:finish("no route " .. tostring(req.path))
-end
-
 return {
-    handle = handle,
+    handle = testkit.router(routes),
     socket_max_receive = "1m",
     socket_connect_timeout = "0.5",
     socket_send_timeout = "0.5",

@@ -105,6 +105,14 @@ function Env:run(cmd, ops, extra)
     return self:route("run", t)
 end
 
+-- /run with `cmd` and `ops`; asserts that its body is M.script(cmd, steps). Returns the
+-- seconds taken.
+function Env:expect_run(cmd, ops, steps)
+    local body, took = self:run(cmd, ops)
+    assert.are.equal(M.script(cmd, steps), body)
+    return took
+end
+
 -- The app's /state as a table.
 function Env:state()
     local body = self:get("/state")
@@ -124,6 +132,24 @@ end
 -- The expected body: one line per entry.
 function M.lines(list)
     return table.concat(list, "\n") .. "\n"
+end
+
+-- C.start's options for a spec that measures the server's memory: the ASAN_OPTIONS of this
+-- process, with ASan's quarantine of freed memory (256 MB by default) kept to 8 MB, so that
+-- the resident memory says what the server holds.
+function M.small_quarantine()
+    local asan = os.getenv("ASAN_OPTIONS") or ""
+    return { env = { ASAN_OPTIONS = (asan ~= "" and asan .. ":" or "") .. "quarantine_size_mb=8" } }
+end
+
+-- The expected body of /run: connect, the send of the upstream's command `cmd`, then the
+-- lines `steps`.
+function M.script(cmd, steps)
+    local t = { "connect: 1, nil", "send: " .. (#cmd + 1) .. ", nil" }
+    for _, s in ipairs(steps) do
+        t[#t + 1] = s
+    end
+    return M.lines(t)
 end
 
 -- A port on 127.0.0.1 with nothing listening (bound, then released).
