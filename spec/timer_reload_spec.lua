@@ -11,6 +11,7 @@
 -- the reload).
 
 local S = require("spec.support.server")
+local T = require("spec.support.timers")
 
 local function app_source(version)
     return string.format([[
@@ -48,20 +49,6 @@ return function(req, res)
     res:finish(VERSION .. " " .. ticks)
 end
 ]], version)
-end
-
-local function lines_of(path)
-    local t = {}
-    for line in (S.read_file(path) or ""):gmatch("[^\n]+") do
-        t[#t + 1] = line
-    end
-    return t
-end
-
-local function sorted(t)
-    local c = { table.unpack(t) }
-    table.sort(c)
-    return c
 end
 
 -- "VERSION n" from a fresh connection
@@ -107,13 +94,13 @@ describe("a reload while timers are pending and a timer's call waits", function(
                 "not reloaded:\n" .. srv:log())
             -- the premature calls came at once, before the waiting call ended
             assert.are.same({ "A at premature=true", "A every premature",
-                "A waiter start premature=false" }, sorted(lines_of(evidence)))
+                "A waiter start premature=false" }, T.sorted_lines_of(evidence))
 
             -- the waiting call ends in the old state, which is freed after it
             assert.is_truthy(S.wait_for(function()
-                return #lines_of(evidence) == 4
+                return #T.lines_of(evidence) == 4
             end, 2, 0.01), tostring(S.read_file(evidence)))
-            assert.are.equal("A waiter end", lines_of(evidence)[4])
+            assert.are.equal("A waiter end", T.lines_of(evidence)[4])
             assert.is_true((srv:wait_log("a retired Lua state was freed", 2)), srv:log())
 
             -- the new code's timers run; the old ones are called no more
@@ -122,12 +109,12 @@ describe("a reload while timers are pending and a timer's call waits", function(
             local v2, n2 = answer(srv)
             assert.are.equal("B", v2)
             assert.is_true(n2 > n1 and n1 >= 1, "B's every() timer: " .. n1 .. " then " .. n2)
-            assert.are.equal(4, #lines_of(evidence), tostring(S.read_file(evidence)))
+            assert.are.equal(4, #T.lines_of(evidence), tostring(S.read_file(evidence)))
 
             -- and the new code's own timers get their premature call when the worker stops
             srv:stop_ok()
             assert.are.same({ "A at premature=true", "A every premature",
                 "A waiter end", "A waiter start premature=false",
-                "B at premature=true", "B every premature" }, sorted(lines_of(evidence)))
+                "B at premature=true", "B every premature" }, T.sorted_lines_of(evidence))
         end)
 end)

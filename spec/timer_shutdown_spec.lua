@@ -11,15 +11,7 @@
 -- notes its start, sleeps MS ms and notes its end. The notes go to $TIMER_EVIDENCE.
 
 local S = require("spec.support.server")
-
-local function lines_of(path)
-    local t = {}
-    for line in (S.read_file(path) or ""):gmatch("[^\n]+") do
-        t[#t + 1] = line
-    end
-    table.sort(t)
-    return t
-end
+local T = require("spec.support.timers")
 
 local function start(dir, args)
     local srv = S.start({ app = S.app("timers.lua"), args = args,
@@ -70,7 +62,7 @@ describe("timers when the worker stops", function()
                     "X new timer: nil process exiting",
                     "X waiter end",
                     "X waiter start premature=false",
-                }, lines_of(dir .. "/evidence"))
+                }, T.sorted_lines_of(dir .. "/evidence"))
             end)
     end
 
@@ -90,7 +82,7 @@ describe("timers when the worker stops", function()
             "Y flushed",
             "Y new timer: nil process exiting",
             "Y waiter start premature=false",
-        }, lines_of(dir .. "/evidence"))
+        }, T.sorted_lines_of(dir .. "/evidence"))
     end)
 
     it("exits at once when no timer is left", function()
