@@ -1,6 +1,7 @@
 -- lunaserve.http: a GET against lunaserve itself (apps/echo): status, reason, version,
 -- lower-cased headers, the body, and the fields the client sends by default.
 local H = require("spec.support.http_client")
+local S = require("spec.support.server")
 local cjson = require("cjson")
 
 describe("http client GET", function()
@@ -77,14 +78,9 @@ describe("http client GET", function()
     end)
 
     it("gives an error for a refused connection", function()
-        -- a port that was just free: bind, note it, close
-        local socket = require("socket")
-        local s = assert(socket.bind("127.0.0.1", 0))
-        local _, port = s:getsockname()
-        s:close()
         local r = H.run(client, [[
             return view(http.request{url = "http://127.0.0.1:" .. arg.port .. "/", timeout = 2000})
-        ]], { port = port })
+        ]], { port = S.free_port() })
         assert.are.equal("connection refused", r.err)
     end)
 end)

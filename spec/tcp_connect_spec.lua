@@ -65,7 +65,7 @@ describe("sock:connect", function()
     end
 
     it("returns nil, 'connection refused' when nothing listens", function()
-        local body = env:route("fail", { port = C.free_port() })
+        local body = env:route("fail", { port = S.free_port() })
         assert.are.equal(failed('connect: nil, "connection refused"'), body)
     end)
 

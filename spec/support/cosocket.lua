@@ -152,15 +152,6 @@ function M.script(cmd, steps)
     return M.lines(t)
 end
 
--- A port on 127.0.0.1 with nothing listening (bound, then released).
-function M.free_port()
-    local socket = require("socket")
-    local s = assert(socket.bind("127.0.0.1", 0))
-    local _, port = s:getsockname()
-    s:close()
-    return tonumber(port)
-end
-
 -- Asserts that `took` seconds lie within [lo, hi].
 function M.within(took, lo, hi, what)
     assert.is_true(took >= lo and took <= hi, string.format("%s took %.3f s, expected %.2f..%.2f s",

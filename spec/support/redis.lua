@@ -23,14 +23,6 @@ local STOP_TIMEOUT = 5
 -- A nil bulk or array reply (distinct from a missing value).
 R.NIL = setmetatable({}, { __tostring = function() return "(nil)" end })
 
--- A port that was free a moment ago (the kernel's choice for port 0).
-local function free_port()
-    local s = assert(socket.bind("127.0.0.1", 0))
-    local _, port = s:getsockname()
-    s:close()
-    return tonumber(port)
-end
-
 local function alive(pid)
     return S.pid_alive(pid)
 end
@@ -208,7 +200,7 @@ function R.start(opts)
     opts = opts or {}
     local redis, err
     for _ = 1, opts.port and 1 or 3 do
-        redis, err = start_on(opts.port or free_port())
+        redis, err = start_on(opts.port or S.free_port())
         if redis or not err:find("Address already in use", 1, true) then
             break
         end

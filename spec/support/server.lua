@@ -379,6 +379,15 @@ function M.connect(port, timeout)
     return M.connect_with(port, { timeout = timeout })
 end
 
+-- A port on 127.0.0.1 that was free a moment ago (the kernel's choice for port 0, bound and
+-- released): for a service to start on, or for a connect that must be refused.
+function M.free_port()
+    local s = assert(socket.bind("127.0.0.1", 0))
+    local _, port = s:getsockname()
+    s:close()
+    return tonumber(port)
+end
+
 -- Sends all of `data` within `timeout` seconds. Returns true, or nil, err, bytes_sent.
 function Conn:send(data, timeout)
     local deadline = M.now() + (timeout or DEFAULT_TIMEOUT)
