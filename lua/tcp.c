@@ -208,7 +208,19 @@ static void ev_input(ls_stream *s, int status) {
 static void ev_sent(ls_stream *s, int err) {
     ls_tcp *tcp = s->ctx;
     tcp->send_err = err;
+    if (!err) {
+        ls_wake(&tcp->writer, push_sent, tcp);
+        return;
+    }
+    /* The send timed out and the stream closed: a reader waiting meanwhile (another
+     * coroutine) ends with "closed" too, since no input or read timeout can reach it now.
+     * Its waiting coroutine keeps the socket alive through the writer's code. */
+    int reader = ls_waiting(&tcp->reader);
+    detached(tcp);
+    tcp->op = OP_NONE;
     ls_wake(&tcp->writer, push_sent, tcp);
+    if (reader)
+        ls_wake(&tcp->reader, push_closed, tcp);
 }
 
 static void ev_closed(ls_stream *s) {
