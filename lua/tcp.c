@@ -778,10 +778,11 @@ static int l_setkeepalive(lua_State *L) {
         return fail(L, "socket busy");
     if (r == UV_EAGAIN) /* as OpenResty: refused, and the socket stays usable */
         return fail(L, "unread data in buffer");
-    if (r < 0)
-        detached(tcp);
-    if (r < 0)
+    if (r < 0) { /* no connection, or one its peer ended: not pooled, and closed now (it
+                    would stay open and counted in its pool while the object lives) */
+        close_stream(tcp, 1);
         return fail(L, "closed");
+    }
     detached(tcp); /* the pool has it now, or it was closed */
     lua_pushinteger(L, 1);
     return 1;
