@@ -85,8 +85,12 @@ static const char *errstr(lua_State *L, int err, const char *host) {
     return uv_strerror(err);
 }
 
+/* The socket at index 1. Its __gc may have run already (a finalizer of another object can
+ * bring the object back): that is a clear error, not a freed socket. */
 static ls_tcp *check_tcp(lua_State *L) {
     ls_tcp **box = luaL_checkudata(L, 1, LS_TCP_MT);
+    if (!*box)
+        luaL_error(L, "lunaserve.tcp: the socket object was collected (used after its __gc)");
     return *box;
 }
 
@@ -806,7 +810,7 @@ static int l_close(lua_State *L) {
 }
 
 static int l_tostring(lua_State *L) {
-    ls_tcp *tcp = check_tcp(L);
+    ls_tcp *tcp = *(ls_tcp **)luaL_checkudata(L, 1, LS_TCP_MT);
     lua_pushfstring(L, "lunaserve.tcp (%s)", tcp && tcp->s.state == LS_STREAM_OPEN ? "connected"
                                                                             : "not connected");
     return 1;

@@ -84,6 +84,41 @@ routes["/keepalive_after_fin"] = function(req, res)
     res:finish(table.concat(lines, "\n") .. "\n")
 end
 
+-- /resurrected: a socket object brought back by another object's finalizer after its own
+-- __gc ran; what each method then does (pcall: ok and the error, or the results).
+routes["/resurrected"] = function(req, res)
+    local lines = {}
+    local keep
+    do
+        local s = lunaserve.tcp()
+        s:settimeout(1000)
+        setmetatable({}, { __gc = function() keep = s end })
+    end
+    collectgarbage()
+    collectgarbage()
+    local calls = {
+        { "connect", function() return keep:connect("127.0.0.1", tonumber(param(req, "port"))) end },
+        { "send", function() return keep:send("x") end },
+        { "receive", function() return keep:receive() end },
+        { "receiveany", function() return keep:receiveany(1) end },
+        { "receiveuntil", function() return keep:receiveuntil("x") end },
+        { "settimeout", function() return keep:settimeout(1) end },
+        { "settimeouts", function() return keep:settimeouts(1, 1, 1) end },
+        { "setoption", function() return keep:setoption("keepalive", true) end },
+        { "setkeepalive", function() return keep:setkeepalive() end },
+        { "getreusedtimes", function() return keep:getreusedtimes() end },
+        { "close", function() return keep:close() end },
+    }
+    for _, c in ipairs(calls) do
+        local ok, err = pcall(c[2])
+        -- (without the caller's file:line)
+        lines[#lines + 1] = c[1] .. ": " .. tostring(ok) .. " "
+            .. (tostring(err):gsub("^[^:]*:%d+: ", ""))
+    end
+    lines[#lines + 1] = "tostring: " .. tostring(keep)
+    res:finish(table.concat(lines, "\n") .. "\n")
+end
+
 local function handle(req, res)
     local f = routes[req.path]
     if f then
