@@ -147,14 +147,16 @@ static void tcp_free(ls_tcp *tcp) {
     free(tcp);
 }
 
-/* Ends the waits on tcp with "closed". The reader's code runs first and may drop the socket,
- * which can be collected only if no writer waits (a waiting coroutine keeps it): tcp is
- * touched again only then. */
+/* Ends the waits on tcp with "closed", the reader's first. Both are taken off tcp before
+ * either runs: the reader's code may let the socket be collected (the writer's coroutine does
+ * not always keep it: a failed reload's load abandons its timers' calls), so tcp is not
+ * touched after it. */
 static void wake_both_closed(ls_tcp *tcp) {
-    int writer = ls_waiting(&tcp->writer);
-    ls_wake(&tcp->reader, push_closed, tcp);
+    ls_root *reader = ls_wait_take(&tcp->reader), *writer = ls_wait_take(&tcp->writer);
+    if (reader)
+        ls_root_wake(reader, push_closed, NULL);
     if (writer)
-        ls_wake(&tcp->writer, push_closed, tcp);
+        ls_root_wake(writer, push_closed, NULL);
 }
 
 /* Closes the connection, or gives up connecting; a wait on it (another coroutine's: the
@@ -218,13 +220,14 @@ static void ev_sent(ls_stream *s, int err) {
     }
     /* The send timed out and the stream closed: a reader waiting meanwhile (another
      * coroutine) ends with "closed" too, since no input or read timeout can reach it now.
-     * Its waiting coroutine keeps the socket alive through the writer's code. */
-    int reader = ls_waiting(&tcp->reader);
+     * (Both taken first, as in wake_both_closed.) */
+    ls_root *writer = ls_wait_take(&tcp->writer), *reader = ls_wait_take(&tcp->reader);
     detached(tcp);
     tcp->op = OP_NONE;
-    ls_wake(&tcp->writer, push_sent, tcp);
+    if (writer)
+        ls_root_wake(writer, push_sent, tcp); /* (push_sent reads tcp before any code runs) */
     if (reader)
-        ls_wake(&tcp->reader, push_closed, tcp);
+        ls_root_wake(reader, push_closed, NULL);
 }
 
 static void ev_closed(ls_stream *s) {
