@@ -187,7 +187,8 @@ void ls_timer_open(lua_State *L, ls_vm *vm);
  * vm that waits to fire gets its last call now, with premature = true. */
 void ls_timers_expire(ls_vm *vm);
 /* Ends what is left of vm's timers without calling anything: pending ones are dropped, and
- * calls suspended in a wait are abandoned (their waits cancelled, what they own released). */
+ * calls suspended in a wait are abandoned (their waits cancelled, what they own released); a
+ * call running now (this comes from inside it) ends by itself. */
 void ls_timers_cancel(ls_vm *vm);
 /* Timers pending or running in this process (every state). */
 size_t ls_timers_active(void);

@@ -257,6 +257,8 @@ static void end_timers(ls_host *h) {
         ls_timers_cancel(vm);
         ls_sleep_close_all(vm);
     }
+    if (h->loading) /* a reload's load that still waits is abandoned */
+        ls_sleep_close_all(h->loading);
     uv_close((uv_handle_t *)&h->timers, on_closed);
 }
 
@@ -289,6 +291,12 @@ void ls_host_stop(ls_host *h) {
     for (ls_vm *vm = h->current; vm; vm = vm == h->current ? h->retired : vm->next) {
         vm->stopping = 1;
         ls_timers_expire(vm);
+    }
+    /* A reload still loading never takes over: its code is dropped as a failed load's is
+     * (its timers never run; its wait ends with the others, below). */
+    if (h->loading) {
+        h->loading->stopping = 1;
+        ls_timers_cancel(h->loading);
     }
     if (ls_timers_active())
         uv_timer_start(&h->timers, on_timers_time, h->server->settings.shutdown_timeout_ms, 0);

@@ -85,8 +85,12 @@ static const char *errstr(lua_State *L, int err, const char *host) {
     return uv_strerror(err);
 }
 
+/* The socket at index 1. Its __gc may have run already (a finalizer of another object can
+ * bring the object back): that is a clear error, not a freed socket. */
 static ls_tcp *check_tcp(lua_State *L) {
     ls_tcp **box = luaL_checkudata(L, 1, LS_TCP_MT);
+    if (!*box)
+        luaL_error(L, "lunaserve.tcp: the socket object was collected (used after its __gc)");
     return *box;
 }
 
@@ -143,14 +147,16 @@ static void tcp_free(ls_tcp *tcp) {
     free(tcp);
 }
 
-/* Ends the waits on tcp with "closed". The reader's code runs first and may drop the socket,
- * which can be collected only if no writer waits (a waiting coroutine keeps it): tcp is
- * touched again only then. */
+/* Ends the waits on tcp with "closed", the reader's first. Both are taken off tcp before
+ * either runs: the reader's code may let the socket be collected (the writer's coroutine does
+ * not always keep it: a failed reload's load abandons its timers' calls), so tcp is not
+ * touched after it. */
 static void wake_both_closed(ls_tcp *tcp) {
-    int writer = ls_waiting(&tcp->writer);
-    ls_wake(&tcp->reader, push_closed, tcp);
+    ls_root *reader = ls_wait_take(&tcp->reader), *writer = ls_wait_take(&tcp->writer);
+    if (reader)
+        ls_root_wake(reader, push_closed, NULL);
     if (writer)
-        ls_wake(&tcp->writer, push_closed, tcp);
+        ls_root_wake(writer, push_closed, NULL);
 }
 
 /* Closes the connection, or gives up connecting; a wait on it (another coroutine's: the
@@ -208,7 +214,20 @@ static void ev_input(ls_stream *s, int status) {
 static void ev_sent(ls_stream *s, int err) {
     ls_tcp *tcp = s->ctx;
     tcp->send_err = err;
-    ls_wake(&tcp->writer, push_sent, tcp);
+    if (!err) {
+        ls_wake(&tcp->writer, push_sent, tcp);
+        return;
+    }
+    /* The send timed out and the stream closed: a reader waiting meanwhile (another
+     * coroutine) ends with "closed" too, since no input or read timeout can reach it now.
+     * (Both taken first, as in wake_both_closed.) */
+    ls_root *writer = ls_wait_take(&tcp->writer), *reader = ls_wait_take(&tcp->reader);
+    detached(tcp);
+    tcp->op = OP_NONE;
+    if (writer)
+        ls_root_wake(writer, push_sent, tcp); /* (push_sent reads tcp before any code runs) */
+    if (reader)
+        ls_root_wake(reader, push_closed, NULL);
 }
 
 static void ev_closed(ls_stream *s) {
@@ -766,10 +785,11 @@ static int l_setkeepalive(lua_State *L) {
         return fail(L, "socket busy");
     if (r == UV_EAGAIN) /* as OpenResty: refused, and the socket stays usable */
         return fail(L, "unread data in buffer");
-    if (r < 0)
-        detached(tcp);
-    if (r < 0)
+    if (r < 0) { /* no connection, or one its peer ended: not pooled, and closed now (it
+                    would stay open and counted in its pool while the object lives) */
+        close_stream(tcp, 1);
         return fail(L, "closed");
+    }
     detached(tcp); /* the pool has it now, or it was closed */
     lua_pushinteger(L, 1);
     return 1;
@@ -793,7 +813,7 @@ static int l_close(lua_State *L) {
 }
 
 static int l_tostring(lua_State *L) {
-    ls_tcp *tcp = check_tcp(L);
+    ls_tcp *tcp = *(ls_tcp **)luaL_checkudata(L, 1, LS_TCP_MT);
     lua_pushfstring(L, "lunaserve.tcp (%s)", tcp && tcp->s.state == LS_STREAM_OPEN ? "connected"
                                                                             : "not connected");
     return 1;

@@ -233,11 +233,17 @@ void ls_timers_cancel(ls_vm *vm) {
         vm->refs--;
         uv_close((uv_handle_t *)&t->handle, on_timer_closed);
     }
-    while (vm->timer_runs) {
-        ls_timer_run *r = vm->timer_runs;
+    /* A call that does not wait is running now, or about to be resumed: this comes from
+     * inside its code (it woke a load that then failed, say). It is left to end by itself,
+     * which frees it; freeing it here left its driver to write into freed memory. */
+    ls_timer_run *r = vm->timer_runs;
+    while (r) {
+        if (!r->root.waiter) {
+            r = r->next;
+            continue;
+        }
         unlink_run(vm, r);
-        if (r->root.waiter)
-            ls_waiter_cancel(r->root.waiter);
+        ls_waiter_cancel(r->root.waiter);
         ls_release_all(&r->root.owns);
         /* Still suspended, and never to be resumed: marked as a coroutine that waits below
          * a root, it no longer points at this memory and no Lua code may resume it. */
@@ -246,6 +252,7 @@ void ls_timers_cancel(ls_vm *vm) {
         luaL_unref(vm->L, LUA_REGISTRYINDEX, r->co_ref);
         free(r);
         vm->refs--;
+        r = vm->timer_runs; /* (the releases ran code that may have changed the list) */
     }
 }
 

@@ -25,12 +25,22 @@ int ls_wait(lua_State *L, ls_waiter *w, const char *call) {
     return lua_yield(L, 1);
 }
 
-void ls_wake(ls_waiter *w, ls_push_fn push, void *ctx) {
+ls_root *ls_wait_take(ls_waiter *w) {
     ls_root *root = w->root;
-    if (!root)
-        return;
-    w->root = NULL;
-    root->waiter = NULL;
+    if (root) {
+        w->root = NULL;
+        root->waiter = NULL;
+    }
+    return root;
+}
+
+void ls_wake(ls_waiter *w, ls_push_fn push, void *ctx) {
+    ls_root *root = ls_wait_take(w);
+    if (root)
+        ls_root_wake(root, push, ctx);
+}
+
+void ls_root_wake(ls_root *root, ls_push_fn push, void *ctx) {
     /* The values go onto the root's stack: each resumer in the chain hands them to the
      * coroutine it resumed, down to the one whose call waited. */
     lua_State *co = root->co;

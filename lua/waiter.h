@@ -30,6 +30,12 @@ int ls_wait(lua_State *L, ls_waiter *w, const char *call);
 /* Resumes what waits on w (nothing if nothing does); the waiting call returns the values
  * push(L, ctx) pushes (none if push is NULL). */
 void ls_wake(ls_waiter *w, ls_push_fn push, void *ctx);
+/* ls_wake in two steps, to end two waits of one object in a row: ls_wait_take takes the
+ * root off w (NULL if nothing waits) without resuming it, ls_root_wake resumes it as ls_wake
+ * would. Take both first: the first root's code may free the object (its socket collected),
+ * and a root taken off its wait can be neither resumed nor abandoned by anything else. */
+ls_root *ls_wait_take(ls_waiter *w);
+void ls_root_wake(ls_root *root, ls_push_fn push, void *ctx);
 /* Forgets the wait without resuming it (the server stops): the suspended coroutines stay
  * suspended and are collected with the state. */
 void ls_waiter_cancel(ls_waiter *w);

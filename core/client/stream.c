@@ -154,6 +154,8 @@ static void connect_failed(ls_stream *s, int err) {
 static int start(ls_stream *s) {
     ls_connpool_count(s->pool, 1);
     if (s->port < 0) { /* a Unix socket: connects at once */
+        /* (no longer QUEUED when it comes from the line: a failure gives the count back) */
+        s->state = LS_STREAM_CONNECTING;
         ls_transport *t = ls_transport_new_outbound(s->client->io, &stream_proto, s);
         if (!t) {
             stop_connecting(s);

@@ -5,9 +5,11 @@
 #include "check.h"
 
 #include "client.h"
+#include "connpool.h"
 #include "stream.h"
 
 #include <arpa/inet.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,6 +145,47 @@ static void test_order(void) {
     CHECK_EQ_INT(2, accepted);
 }
 
+/* A connect that waited in its pool's line (pool_size 1, backlog 1) and fails once it gets
+ * room (a Unix socket that is not there) no longer counts in the pool: the next connect
+ * starts at once instead of waiting for room that never comes. */
+static void on_unix_connection(uv_stream_t *l, int status) { (void)l, (void)status; }
+
+static void test_queued_unix_failure(void) {
+    char dir[] = "/tmp/test_stream.XXXXXX", path[64], missing[64];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/s", dir);
+    snprintf(missing, sizeof missing, "%s/missing", dir);
+    uv_pipe_t unix_listener;
+    uv_pipe_init(loop, &unix_listener, 0);
+    CHECK_EQ_INT(0, uv_pipe_bind(&unix_listener, path));
+    CHECK_EQ_INT(0, uv_listen((uv_stream_t *)&unix_listener, 16, on_unix_connection));
+    ls_connpool *pool = ls_connpool_get(&client, "u");
+
+    ls_stream a, b, c;
+    memset(&seen, 0, sizeof seen);
+    ls_stream_init(&a, &client, &events, NULL);
+    ls_stream_init(&b, &client, &events, NULL);
+    ls_stream_init(&c, &client, &events, NULL);
+    a.connect_ms = b.connect_ms = c.connect_ms = 2000;
+    CHECK_EQ_INT(1, ls_stream_connect(&a, path, -1, "u", 1, 1));
+    CHECK_EQ_INT(1, (int)ls_connpool_live(pool));
+    CHECK_EQ_INT(0, ls_stream_connect(&b, missing, -1, "u", 1, 1)); /* in line */
+    ls_stream_close(&a, 0);
+    run_until(&seen.connected, 1);
+    CHECK_EQ_INT(1, seen.connected);
+    CHECK_EQ_INT(UV_ENOENT, seen.err);
+    CHECK_EQ_INT(0, (int)ls_connpool_live(pool));
+    CHECK_EQ_INT(1, ls_stream_connect(&c, path, -1, "u", 1, 1));
+    ls_stream_close(&c, 0);
+    ls_stream_close(&b, 0);
+    CHECK_EQ_INT(0, (int)ls_connpool_live(pool));
+
+    uv_close((uv_handle_t *)&unix_listener, NULL);
+    uv_run(loop, UV_RUN_NOWAIT);
+    unlink(path);
+    rmdir(dir);
+}
+
 static void on_closed_handle(uv_handle_t *h) {
     if (h != (uv_handle_t *)&listener)
         free(h);
@@ -163,6 +206,7 @@ int main(void) {
     port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
 
     test_order();
+    test_queued_unix_failure();
 
     for (int i = 0; i < accepted && i < 8; i++)
         uv_close((uv_handle_t *)peers[i], on_closed_handle);
