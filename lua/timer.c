@@ -56,8 +56,9 @@ size_t ls_timers_active(void) { return npending + nrunning; }
 static int exiting(const ls_vm *vm) { return vm->retired || vm->stopping; }
 
 static uint64_t max_timers(const ls_vm *vm) {
-    /* At the app's first load the server is not set up yet (main.c reads the app's settings
-     * before it starts the server): the default bound applies until then. */
+    /* The server is set up before the app loads, with the command line's settings (the
+     * app's table applies once its load has returned); without a server (api_bench before
+     * its start), the default bound. */
     if (vm->server && vm->server->loop)
         return vm->server->settings.max_timers;
     ls_settings defaults;
