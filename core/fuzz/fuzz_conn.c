@@ -79,7 +79,8 @@ static void fz_drain(void *ud) { (void)ud; }
 static void fz_done(void *ud) { free(ud); }
 static void fz_stopped(void *app) { (void)app; }
 
-static const ls_app_iface iface = {fz_request, fz_body, fz_drain, fz_done, fz_done, fz_stopped};
+static const ls_app_iface iface = {fz_request, fz_body, fz_drain, fz_done, fz_done, NULL,
+                                   fz_stopped};
 
 static void setup(void) {
     uv_loop_init(&loop);
