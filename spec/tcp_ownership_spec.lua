@@ -1,5 +1,6 @@
--- A socket belongs to the handler that connected it (issue 10, "Bounded and owned"): when the
--- handler ends (returns, fails, or its budget stops it) or its client disconnects, every
+-- A socket belongs to the handler (or timer call) that connected it (issue 10, "Bounded and
+-- owned"): when the handler ends (returns, fails, or its budget stops it), when the timer's
+-- call ends, or when the handler's client disconnects, every
 -- socket it still holds is closed, and a wait on one returns nil, "closed"; a socket the
 -- collector takes is closed too; a connection put back in the pool stays pooled after the
 -- handler ends. The upstream says what it saw of each connection (tagged per test).
@@ -50,6 +51,12 @@ describe("sockets owned by their handler", function()
         c:close()
         assert.are.equal(500, res.status)
         closed_with_fin("spin", 1)
+    end)
+
+    it("are closed when the timer call that connected them ends", function()
+        assert.are.equal("sent\n", env:route("hold_in_timer", { tag = "tmr" }))
+        local c = closed_with_fin("tmr", 2)
+        assert.is_true(c.eof, U.describe({ c }))
     end)
 
     it("are closed when the collector takes the socket object", function()

@@ -730,6 +730,27 @@ routes["/hold"] = function(req, res)
     res:finish("ok\n")
 end
 
+-- /hold_in_timer: a timer connects (tagged `tag`), sends SILENT and ends without closing the
+-- socket; the request answers once the timer's call has sent.
+routes["/hold_in_timer"] = function(req, res)
+    local p = params(req)
+    local sent = false
+    assert(lunaserve.timer.at(0, function()
+        local s = lunaserve.tcp()
+        s:settimeout(10000)
+        assert(connect(s, p))
+        assert(s:send("@" .. p.tag .. " SILENT\n"))
+        sent = true
+    end))
+    for _ = 1, 200 do
+        if sent then
+            break
+        end
+        lunaserve.sleep(10)
+    end
+    res:finish(sent and "sent\n" or "the timer did not send\n")
+end
+
 -- /abandon: the client of this request goes away while the handler waits in `what`: connect
 -- (to a port that never accepts: `port`), queued (a connect in line behind `shared[name]`'s
 -- connection, pool "ab", pool_size 1), read (SILENT), send (NOREAD, 16 MB). The result of
