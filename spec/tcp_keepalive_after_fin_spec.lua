@@ -3,23 +3,19 @@
 -- longer counts in its pool, so a pool bounded to one live connection (pool_size 1, backlog
 -- 1) takes the next connect at once, even while the app keeps the refused socket object.
 
-local S = require("spec.support.server")
-local U = require("spec.support.upstream")
+local C = require("spec.support.cosocket")
 
 describe("setkeepalive after the peer's FIN", function()
-    local up, srv
+    local env, up, srv
 
     lazy_setup(function()
-        up = U.start()
-        srv = S.start({ app = S.app("tcp_edges.lua") })
+        env = C.start({ app = "tcp_edges.lua" })
+        up, srv = env.up, env.srv
     end)
 
     lazy_teardown(function()
-        if srv then
-            srv:stop_ok()
-        end
-        if up then
-            up:stop()
+        if env then
+            env:stop()
         end
     end)
 

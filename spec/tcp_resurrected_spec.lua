@@ -3,23 +3,19 @@
 -- touching the freed socket (the worker crashed with a NULL dereference), and tostring says
 -- it is not connected.
 
-local S = require("spec.support.server")
-local U = require("spec.support.upstream")
+local C = require("spec.support.cosocket")
 
 describe("a socket object used after its __gc", function()
-    local up, srv
+    local env, up, srv
 
     lazy_setup(function()
-        up = U.start()
-        srv = S.start({ app = S.app("tcp_edges.lua") })
+        env = C.start({ app = "tcp_edges.lua" })
+        up, srv = env.up, env.srv
     end)
 
     lazy_teardown(function()
-        if srv then
-            srv:stop_ok()
-        end
-        if up then
-            up:stop()
+        if env then
+            env:stop()
         end
     end)
 

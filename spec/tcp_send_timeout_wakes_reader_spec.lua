@@ -4,22 +4,19 @@
 -- has a connection (its read timeout went with it, so it would wait for ever).
 
 local S = require("spec.support.server")
-local U = require("spec.support.upstream")
+local C = require("spec.support.cosocket")
 
 describe("a send timeout while another coroutine reads", function()
-    local up, srv
+    local env, up, srv
 
     lazy_setup(function()
-        up = U.start()
-        srv = S.start({ app = S.app("tcp_edges.lua") })
+        env = C.start({ app = "tcp_edges.lua" })
+        up, srv = env.up, env.srv
     end)
 
     lazy_teardown(function()
-        if srv then
-            srv:stop_ok()
-        end
-        if up then
-            up:stop()
+        if env then
+            env:stop()
         end
     end)
 

@@ -11,13 +11,15 @@ local M = {}
 local Env = {}
 Env.__index = Env
 
--- Starts the upstream, then lunaserve with spec/apps/tcp.lua (opts: extra server options as
--- for S.start, e.g. env). Returns an Env with .srv, .up, .port (the upstream's).
+-- Starts the upstream, then lunaserve with spec/apps/tcp.lua (opts: `app`, another test app;
+-- extra server options as for S.start, e.g. env). Returns an Env with .srv, .up, .port (the
+-- upstream's).
 function M.start(opts)
     opts = opts or {}
     local env = setmetatable({}, Env)
     env.up = U.start()
-    local ok, srv = pcall(S.start, { app = S.app("tcp.lua"), env = opts.env, args = opts.args })
+    local ok, srv = pcall(S.start, { app = S.app(opts.app or "tcp.lua"), env = opts.env,
+        args = opts.args })
     if not ok then
         env.up:stop()
         error(srv, 2)
