@@ -14,8 +14,6 @@ typedef struct ls_client {
     unsigned kind_write; /* a connect or a send waits */
     unsigned kind_idle;  /* a pooled connection waits to be reused */
     struct ls_connpool *pools; /* most recently used first */
-    size_t npools;
-    uint64_t pooled;       /* idle connections in every pool */
     struct ls_connpool_waiter *ready; /* waiters whose pool has room, told on the next turn */
     uv_idle_t idle;               /* runs them */
     int stopping;                 /* the server stops: no new connections */

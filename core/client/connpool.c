@@ -39,7 +39,6 @@ static void idle_unlink(ls_idle *e) {
         p->oldest = e->prev;
     e->next = e->prev = NULL;
     p->nidle--;
-    p->client->pooled--;
     ls_deadline_clear(&e->deadline);
 }
 
@@ -158,13 +157,10 @@ ls_connpool *ls_connpool_get(ls_client *c, const char *key) {
     p->client = c;
     p->next = c->pools;
     c->pools = p;
-    c->npools++;
     return p;
 }
 
-const char *ls_connpool_key(const ls_connpool *p) { return p->key; }
 size_t ls_connpool_live(const ls_connpool *p) { return p->live; }
-size_t ls_connpool_idle(const ls_connpool *p) { return p->nidle; }
 
 void ls_connpool_count(ls_connpool *p, int delta) {
     if (delta < 0 && p->live < (size_t)-delta)
@@ -252,7 +248,6 @@ int ls_connpool_put(ls_connpool *p, ls_transport *t, unsigned reused, uint64_t i
         p->oldest = e;
     p->idle = e;
     p->nidle++;
-    p->client->pooled++;
     ls_transport_set_proto(t, &pooled_proto, e);
     ls_transport_read(t, 1);
     if (idle_ms)

@@ -28,7 +28,6 @@ struct ls_connpool_waiter {
 
 /* The pool of key, made if there is none (NULL: out of memory). */
 ls_connpool *ls_connpool_get(ls_client *c, const char *key);
-const char *ls_connpool_key(const ls_connpool *p);
 /* An idle connection of the pool, taken out of it (the caller sets its protocol), and how
  * many times it was reused before; NULL when none. */
 ls_transport *ls_connpool_take(ls_connpool *p, unsigned *reused);
@@ -40,7 +39,6 @@ int ls_connpool_put(ls_connpool *p, ls_transport *t, unsigned reused, uint64_t i
 /* Live connections counted under the pool (connecting, busy or idle). */
 void ls_connpool_count(ls_connpool *p, int delta);
 size_t ls_connpool_live(const ls_connpool *p);
-size_t ls_connpool_idle(const ls_connpool *p);
 /* Waits for room in the pool: 0, or -1 when `backlog` waiters wait already. */
 int ls_connpool_wait(ls_connpool *p, ls_connpool_waiter *w, size_t backlog);
 /* Stops waiting (a timeout, a close); room it was told of goes to the next in line. */
