@@ -70,6 +70,8 @@ struct ls_vm {
     int unheld_ref;          /* weak-valued table: res userdata by ls_lreq (lifecycle.c) */
     ls_chain chain;          /* the coroutines running now (driver.c) */
     struct ls_tcp *tcps;     /* every lunaserve.tcp socket with a connection (tcp.c) */
+    struct ls_pgdb *pgdbs;   /* every PostgreSQL handle with a connection (pg.c) */
+    struct ls_lpool *pgpools; /* every open PostgreSQL pool (pg.c) */
     /* the app's load: its chunk runs as a root that may wait (app.c) */
     ls_root load_root;
     int load_co_ref;
@@ -172,6 +174,12 @@ int ls_open_lunaserve(lua_State *L);
 void ls_tcp_open(lua_State *L, int module);
 /* Closes every socket of the state; waits on them end with "closed". */
 void ls_tcp_close_all(ls_vm *vm);
+
+/* pg.c: package.preload["lunaserve.pg_core"] (for lunaserve.pg) */
+void ls_pg_preload(lua_State *L);
+/* Closes every PostgreSQL connection and pool of the state; waits on them end with
+ * "closed". */
+void ls_pg_close_all(ls_vm *vm);
 
 /* http_parser.c: package.preload["lunaserve.http_parser"] (for lunaserve.http) */
 void ls_http_parser_preload(lua_State *L);

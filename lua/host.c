@@ -236,12 +236,15 @@ void ls_host_drain(ls_host *h) {
     if (h->loading) {
         ls_release_all(&h->loading->load_root.owns);
         ls_tcp_close_all(h->loading);
+        ls_pg_close_all(h->loading);
     }
     ls_release_all(&h->current->owns);
     ls_tcp_close_all(h->current);
+    ls_pg_close_all(h->current);
     for (ls_vm *vm = h->retired; vm; vm = vm->next) {
         ls_release_all(&vm->owns);
         ls_tcp_close_all(vm);
+        ls_pg_close_all(vm);
     }
 }
 
