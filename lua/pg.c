@@ -407,9 +407,16 @@ static void push_query(lua_State *L, void *ctx) {
     } else if (db->status == LS_PG_TIMEOUT) {
         luaL_pushfail(L);
         lua_pushliteral(L, "timeout");
-    } else if (db->status == LS_PG_CLOSED && !(r && is_error_result(r))) {
+    } else if (db->status == LS_PG_CLOSED) {
+        /* the server's last word when it sent one (57P01: shut down), else libpq's */
+        const char *msg = r && is_error_result(r) ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY)
+                                                  : NULL;
+        const char *state = r && is_error_result(r) ? PQresultErrorField(r, PG_DIAG_SQLSTATE)
+                                                    : NULL;
         luaL_pushfail(L);
-        lua_pushfstring(L, "closed: %s", db->err);
+        lua_pushfstring(L, "closed: %s", msg ? msg : db->err);
+        if (state)
+            lua_pushstring(L, state);
     } else {
         push_error(L, r, db->err);
     }

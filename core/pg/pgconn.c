@@ -157,6 +157,13 @@ static int is_error(const PGresult *r) {
 
 static void step_connect(ls_pgconn *c) {
     PostgresPollingStatusType st = PQconnectPoll(c->pg);
+    /* A step may close the socket and open another for the next address, often with the
+     * same number: the poll is registered anew after each step, so the kernel watches the
+     * socket that is there now. */
+    if (c->poll && c->watching) {
+        uv_poll_stop(&c->poll->h);
+        c->watching = 0;
+    }
     if (sync_fd(c) < 0) {
         set_error(c, "cannot watch the connection's socket");
         die(c, LS_PG_CLOSED);
@@ -282,6 +289,15 @@ static int gather_params(ls_pgconn *c, const char *const *keys, const char *cons
         }
         c->vals[j] = strdup(v);
     }
+    /* libpq would read PGHOST itself: as a parameter, its name can be looked up here */
+    const char *env_host = getenv("PGHOST");
+    int has_host = 0;
+    for (size_t i = 0; i < n; i++)
+        has_host |= strcmp(c->keys[i] ? c->keys[i] : "", "host") == 0;
+    if (!has_host && env_host && *env_host && n + 1 < cap) {
+        c->keys[n] = strdup("host");
+        c->vals[n++] = strdup(env_host);
+    }
     for (size_t i = 0; i < n; i++)
         if (!c->keys[i] || !c->vals[i]) {
             snprintf(err, errlen, "out of memory");
@@ -314,6 +330,8 @@ static void set_param(ls_pgconn *c, const char *key, char *val) {
 static const char *name_to_resolve(ls_pgconn *c) {
     const char *host = param(c, "host");
     const char *hostaddr = param(c, "hostaddr");
+    if (!hostaddr)
+        hostaddr = getenv("PGHOSTADDR");
     if (!host || !*host || (hostaddr && *hostaddr))
         return NULL;
     if (host[0] == '/' || host[0] == '@' || strchr(host, ','))
@@ -420,7 +438,13 @@ ls_pgconn *ls_pgconn_connect(uv_loop_t *loop, ls_resolver *resolver, const char 
             }
             *c->addrs = addrs;
         }
-        /* a failed lookup: libpq tries the name itself, and says what is wrong */
+        if (r < 0) {
+            char msg[512];
+            snprintf(msg, sizeof msg, "could not translate host name \"%s\" to address: %s",
+                     name, uv_strerror(r));
+            set_error(c, msg);
+            c->failed = 1;
+        }
     }
     /* Nothing to wait for: the connect starts on the loop's next turn, so that done() never
      * runs inside this call. */
@@ -432,6 +456,11 @@ ls_pgconn *ls_pgconn_connect(uv_loop_t *loop, ls_resolver *resolver, const char 
 /* The deferred start of a connect. */
 static void start_deferred(ls_pgconn *c) {
     c->deferred = 0;
+    if (c->failed) {
+        c->state = LS_PGCONN_DEAD;
+        finish(c, LS_PG_CLOSED);
+        return;
+    }
     arm(c, c->op_ms);
     if (c->addrs) {
         ls_addrs *a = c->addrs;

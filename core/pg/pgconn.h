@@ -69,6 +69,7 @@ struct ls_pgconn {
     unsigned parked : 1;
     unsigned deferred : 1; /* the connect starts on the loop's next turn */
     unsigned drained : 1;  /* a cancelled query's results ended */
+    unsigned failed : 1;   /* the connect failed before it started (c->error says why) */
 };
 
 /* Starts connecting with libpq's parameters (NULL-terminated arrays; "dbname" may be a whole
