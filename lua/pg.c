@@ -222,8 +222,8 @@ static void push_value(lua_State *L, const PGresult *r, int row, int col, Oid ty
 }
 
 /* The rows (an array of tables keyed by column name), with `columns` (the names in order),
- * `affected` (rows a command touched) and `command` (its tag) reached through the
- * metatable, so that the rows encode as a plain JSON array. */
+ * `affected` (rows a command touched), `command` (its tag) and `rows` (the array itself)
+ * reached through the metatable, so that the rows encode as a plain JSON array. */
 static void push_result(lua_State *L, const PGresult *r) {
     int rows = PQntuples(r), cols = PQnfields(r);
     lua_checkstack(L, 8);
@@ -246,6 +246,8 @@ static void push_result(lua_State *L, const PGresult *r) {
     }
     lua_pushstring(L, PQcmdStatus((PGresult *)r));
     lua_setfield(L, -2, "command");
+    lua_pushvalue(L, res); /* res.rows is res itself, for code that expects a rows field */
+    lua_setfield(L, -2, "rows");
     lua_setfield(L, -2, "__index");
     lua_setmetatable(L, res);
     Oid types[256];

@@ -42,7 +42,7 @@ function pg.connect(conninfo, opts)
 end
 
 local POOL_OPTIONS = {
-  size = true, backlog = true, wait_timeout = true, idle_timeout = true,
+  size = true, max = true, backlog = true, wait_timeout = true, idle_timeout = true,
   connect_timeout = true, query_timeout = true, url = true, conninfo = true,
 }
 
@@ -65,7 +65,14 @@ function pg.pool(conninfo, opts)
   if type(conninfo) ~= "string" and type(conninfo) ~= "table" then
     error("pg.pool: a conninfo string or table is needed", 2)
   end
-  return core.pool(conninfo, opts or {})
+  opts = opts or {}
+  if opts.max and not opts.size then -- (node-postgres' name for it)
+    local o = {}
+    for k, v in pairs(opts) do o[k] = v end
+    o.size = opts.max
+    opts = o
+  end
+  return core.pool(conninfo, opts)
 end
 
 -- pool:acquire(): a connection of the pool, until db:release() (or the handler's end).
