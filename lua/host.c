@@ -233,11 +233,13 @@ void *ls_host_on_request(void *app, ls_conn *c) {
 }
 
 void ls_host_drain(ls_host *h) {
-    if (h->loading) {
+    /* (each step may end the waiting load, which then frees that state: look again) */
+    if (h->loading)
         ls_release_all(&h->loading->load_root.owns);
+    if (h->loading)
         ls_tcp_close_all(h->loading);
+    if (h->loading)
         ls_pg_close_all(h->loading);
-    }
     ls_release_all(&h->current->owns);
     ls_tcp_close_all(h->current);
     ls_pg_close_all(h->current);
