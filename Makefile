@@ -13,7 +13,7 @@ DEPS       = gcc make cmake pkg-config liblua5.4-dev lua5.4 libuv1-dev node-llht
              redis-server lua-nginx-redis python3 iproute2 procps \
              postgresql libpq-dev util-linux curl
 BENCH_DEPS = wrk python3 util-linux procps nginx libnginx-mod-http-lua lua-http lua5.2 \
-             lua-luv nodejs redis-server redis-tools lua-nginx-redis
+             lua-luv nodejs redis-server redis-tools lua-nginx-redis postgresql libpq-dev
 
 .PHONY: all deps build asan fuzz-build fuzz run test bench bench-api clean
 

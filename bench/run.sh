@@ -3,7 +3,9 @@
 # measured by the same harness, with every server's ratio to nginx-lua, then the issue 5
 # targets (bench/targets.py). Extra arguments go to the harness (e.g. `-r 3 -s hello`).
 # Then the backend scenario (bench/backend.sh: a Redis GET per request, lunaserve beside
-# nginx + Lua), with default settings; BENCH_BACKEND=0 leaves it out.
+# nginx + Lua), with default settings; BENCH_BACKEND=0 leaves it out. Then the db scenario
+# (bench/db.sh: a PostgreSQL SELECT by primary key per request, lunaserve beside Node.js and
+# npm's `pg`), 3 rounds; BENCH_DB=0 leaves it out.
 set -e
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
@@ -14,3 +16,4 @@ out=${TMPDIR:-/tmp}/bench-results/lunaserve-$(date +%Y%m%d-%H%M%S)
     nginx-lua nginx-static luv node
 python3 "$here/targets.py" "$out/results.tsv"
 [ "${BENCH_BACKEND:-1}" = 0 ] || sh "$here/backend.sh"
+[ "${BENCH_DB:-1}" = 0 ] || sh "$here/db.sh"
