@@ -179,7 +179,7 @@ static void step_connect(ls_pgconn *c) {
     case PGRES_POLLING_OK:
         PQsetnonblocking(c->pg, 1);
         c->state = LS_PGCONN_IDLE;
-        watch(c, 0);
+        watch(c, UV_READABLE);
         arm(c, 0);
         finish(c, LS_PG_OK);
         return;
@@ -496,7 +496,7 @@ static void drain_ended(ls_pgconn *c) {
         arm(c, c->idle_ms);
         return;
     }
-    watch(c, 0);
+    watch(c, UV_READABLE);
     arm(c, 0);
 }
 
@@ -512,7 +512,7 @@ static void query_ended(ls_pgconn *c) {
         return;
     }
     c->state = LS_PGCONN_IDLE;
-    watch(c, 0);
+    watch(c, UV_READABLE);
     arm(c, 0);
     finish(c, c->result && is_error(c->result) ? LS_PG_ERROR : LS_PG_OK);
 }
@@ -739,7 +739,7 @@ void ls_pgconn_stop_waiting(ls_pgconn *c) {
         return;
     c->state = LS_PGCONN_IDLE;
     c->done = NULL;
-    watch(c, 0);
+    watch(c, UV_READABLE);
     arm(c, 0);
 }
 
@@ -756,7 +756,7 @@ static void notify_input(ls_pgconn *c) {
         return;
     c->notify = n;
     c->state = LS_PGCONN_IDLE;
-    watch(c, 0);
+    watch(c, UV_READABLE);
     arm(c, 0);
     finish(c, LS_PG_OK);
 }
@@ -786,7 +786,7 @@ void ls_pgconn_unpark(ls_pgconn *c) {
     c->lost = NULL;
     if (c->state == LS_PGCONN_DRAINING)
         return;
-    watch(c, 0);
+    watch(c, UV_READABLE);
     arm(c, 0);
 }
 
@@ -802,6 +802,19 @@ static void parked_input(ls_pgconn *c) {
         watch(c, 0);
         arm(c, 0);
         c->lost(c);
+    }
+}
+
+/* An open connection is watched for input all along (starting and stopping the watch
+ * would cost two epoll_ctl calls a query): what the server sends between queries (a
+ * notification, a notice, its goodbye before it closes) is read into libpq at once. */
+static void idle_input(ls_pgconn *c) {
+    int ok = PQconsumeInput(c->pg);
+    sync_fd(c);
+    if (!ok || PQstatus(c->pg) == CONNECTION_BAD) {
+        set_error(c, PQerrorMessage(c->pg));
+        c->state = LS_PGCONN_DEAD;
+        watch(c, 0);
     }
 }
 
@@ -835,7 +848,7 @@ static void on_poll(uv_poll_t *h, int status, int events) {
         if (c->parked)
             parked_input(c);
         else
-            watch(c, 0);
+            idle_input(c);
         return;
     default:
         watch(c, 0);
@@ -882,7 +895,7 @@ static void on_timeout(uv_timer_t *h) {
         return;
     case LS_PGCONN_WAITING:
         c->state = LS_PGCONN_IDLE;
-        watch(c, 0);
+        watch(c, UV_READABLE);
         finish(c, LS_PG_TIMEOUT);
         return;
     case LS_PGCONN_IDLE:
