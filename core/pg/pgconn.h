@@ -11,8 +11,10 @@
  *   connection then drains what the server still sends for the cancelled query, and a query
  *   asked for meanwhile is held and sent when the drain ends (its timeout runs from when it
  *   was asked for).
- * - A connection handed to a pool is "parked": it watches its socket (the server closing it
- *   is noticed at once) and an idle timeout, and tells its pool through lost(). */
+ * - An open connection watches its socket for input all along: what the server sends
+ *   between queries is read into libpq at once, and its closing is noticed.
+ * - A connection handed to a pool is "parked": it also has an idle timeout, and tells its
+ *   pool through lost() when it breaks or that time ends. */
 #ifndef LS_PGCONN_H
 #define LS_PGCONN_H
 
