@@ -345,9 +345,16 @@ static void gather(lua_State *L, int first, params *p) {
             lua_replace(L, idx); /* the stack keeps the text alive */
             p->values[i] = lua_tostring(L, idx);
             break;
-        case LUA_TSTRING:
-            p->values[i] = lua_tostring(L, idx);
+        case LUA_TSTRING: {
+            /* a text parameter ends at its first zero byte: refuse it rather than send less */
+            size_t len;
+            const char *s = lua_tolstring(L, idx, &len);
+            if (strlen(s) != len)
+                luaL_error(L, "bad parameter $%d (a string with a zero byte: text cannot hold one;"
+                              " send bytes as pg.bytea)", i + 1);
+            p->values[i] = s;
             break;
+        }
         case LUA_TTABLE: {
             int bytea = 0, t = luaL_getmetafield(L, idx, "__name");
             if (t != LUA_TNIL) {
