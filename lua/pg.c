@@ -374,13 +374,7 @@ static void gather(lua_State *L, int first, params *p) {
                 break;
             }
             /* any other table goes as JSON */
-            lua_getglobal(L, "require");
-            lua_pushliteral(L, "cjson");
-            lua_call(L, 1, 1);
-            lua_getfield(L, -1, "encode");
-            lua_remove(L, -2);
-            lua_pushvalue(L, idx);
-            lua_call(L, 1, 1);
+            ls_pg_push_json(L, idx, i + 1);
             lua_replace(L, idx);
             p->values[i] = lua_tostring(L, idx);
             break;

@@ -161,6 +161,30 @@ describe("lunaserve.pg values", function()
                 .. [[ {}, {n = 1234567890123456, big = math.maxinteger, neg = math.mininteger,]]
                 .. [[ third = 1/3, tenth = 0.1}]]))
         end)
+
+        it("tables go as JSON: strings escaped, arrays with holes, nested empty tables", function()
+            assert.are.same({
+                s = [[str:{"s": "q\"b\\s/\n\t\u0001\u001fé"}]],
+                t = [[str:{"x": {}, "y": [{}], "z": [null, null, 1]}]],
+            }, row("SELECT $1::jsonb::text AS s, $2::jsonb::text AS t",
+                [[{s = 'q"b\\s/\n\t\1\31é'}, {x = {}, y = {{}}, z = {[3] = 1}}]]))
+        end)
+
+        it("a table that JSON has no form for raises, naming the parameter", function()
+            for src, why in pairs({
+                ["{a = 0/0}"] = "JSON has no NaN or infinity",
+                ["{1, {math.huge}}"] = "JSON has no NaN or infinity",
+                ["{f = string.len}"] = "a function has no JSON form",
+                ["{[{}] = 1}"] = "a table key has no JSON form",
+                ["{[20] = 1}"] = "an array too sparse for JSON",
+                ["(function() local t = {} t.t = t return t end)()"] =
+                    "tables nested too deep for JSON, or a cycle",
+            }) do
+                local out = V.post(srv, "/query", { sql = "SELECT $1::text AS a, $2::json AS b",
+                    params = "'x', " .. src })
+                assert.are.equal("bad parameter $2 (" .. why .. ")", out.raised, src)
+            end
+        end)
     end)
 
     describe("the result", function()
