@@ -540,14 +540,33 @@ static const char *param_of(const char **keys, const char **vals, const char *ke
     return NULL;
 }
 
+/* libpq's connect_timeout parameter in seconds (0: not given): a key of its own, else one
+ * inside the conninfo string or URL given as dbname (which the connect expands). */
+static int conninfo_timeout(const char **keys, const char **vals) {
+    const char *ct = param_of(keys, vals, "connect_timeout");
+    if (ct)
+        return atoi(ct);
+    const char *db = param_of(keys, vals, "dbname");
+    if (!db || !(strchr(db, '=') || strncmp(db, "postgresql://", 13) == 0 ||
+                 strncmp(db, "postgres://", 11) == 0))
+        return 0;
+    PQconninfoOption *opts = PQconninfoParse(db, NULL); /* (a bad one fails the connect) */
+    int s = 0;
+    for (PQconninfoOption *o = opts; o && o->keyword; o++)
+        if (strcmp(o->keyword, "connect_timeout") == 0 && o->val)
+            s = atoi(o->val);
+    PQconninfoFree(opts);
+    return s;
+}
+
 /* A connect's timeout: the option, else libpq's connect_timeout parameter, else the
  * server's socket_connect_timeout. */
 static uint64_t connect_ms(lua_State *L, ls_vm *vm, int opts, const char **keys,
                            const char **vals) {
-    const char *ct = param_of(keys, vals, "connect_timeout");
+    int ct = conninfo_timeout(keys, vals);
     uint64_t dflt = vm->server->settings.socket_connect_timeout_ms;
-    if (ct && atoi(ct) > 0)
-        dflt = (uint64_t)atoi(ct) * 1000;
+    if (ct > 0)
+        dflt = (uint64_t)ct * 1000;
     return opt_seconds(L, opts, "connect_timeout", dflt);
 }
 

@@ -133,10 +133,15 @@ describe("lunaserve.pg connecting", function()
             assert.is_true(took < 2, "all took " .. took .. " s")
         end)
 
-        it("with 'timeout' from a pool whose connect times out", function()
-            local out = V.post(srv, "/pool", { conninfo = url("127.0.0.1", silent_port),
-                opts = { connect_timeout = 0.5 } })
-            assert.are.same({ "nil", "timeout" }, { out.first, out.err })
+        it("with 'timeout' from a pool whose connect times out (option or keyword)", function()
+            local outs, took = V.post_all(srv, "/pool", {
+                { conninfo = url("127.0.0.1", silent_port), opts = { connect_timeout = 0.5 } },
+                { conninfo = url("127.0.0.1", silent_port) .. "?connect_timeout=1" },
+            }, 5)
+            for i, out in ipairs(outs) do
+                assert.are.same({ "nil", "timeout" }, { out.first, out.err }, "#" .. i)
+            end
+            assert.is_true(took >= 0.95 and took < 2, "took " .. took .. " s")
         end)
 
         it("at once on a bad conninfo, in each form", function()
