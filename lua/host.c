@@ -234,9 +234,12 @@ void *ls_host_on_request(void *app, ls_conn *c) {
 
 void ls_host_drain(ls_host *h) {
     if (h->loading) {
-        ls_release_all(&h->loading->load_root.owns);
-        ls_tcp_close_all(h->loading);
-        ls_pg_close_all(h->loading);
+        /* Closing the load's sockets may fail it at once: h->loading is then NULL and the
+         * state is among the retired ones (freed later, not here). */
+        ls_vm *loading = h->loading;
+        ls_release_all(&loading->load_root.owns);
+        ls_tcp_close_all(loading);
+        ls_pg_close_all(loading);
     }
     ls_release_all(&h->current->owns);
     ls_tcp_close_all(h->current);
