@@ -8,7 +8,7 @@
 --   0.5 -> "float:0.5" (the shortest form that reads back the same; "float:nan", "float:inf"),
 --   text -> "str:..." (bytes that are not printable UTF-8 -> "bytes:" and hex),
 --   a table -> "{" its sequence, then its other keys sorted as k=v, comma-separated "}".
--- Numbers never travel as JSON numbers (lua-cjson writes 14 significant digits).
+-- Values never travel as JSON numbers (lua-cjson writes 14 significant digits).
 local cjson = require("cjson")
 local lunaserve = require("lunaserve")
 local pg = require("lunaserve.pg")
