@@ -233,13 +233,14 @@ void *ls_host_on_request(void *app, ls_conn *c) {
 }
 
 void ls_host_drain(ls_host *h) {
-    /* (each step may end the waiting load, which then frees that state: look again) */
-    if (h->loading)
-        ls_release_all(&h->loading->load_root.owns);
-    if (h->loading)
-        ls_tcp_close_all(h->loading);
-    if (h->loading)
-        ls_pg_close_all(h->loading);
+    if (h->loading) {
+        /* Closing the load's sockets may fail it at once: h->loading is then NULL and the
+         * state is among the retired ones (freed later, not here). */
+        ls_vm *loading = h->loading;
+        ls_release_all(&loading->load_root.owns);
+        ls_tcp_close_all(loading);
+        ls_pg_close_all(loading);
+    }
     ls_release_all(&h->current->owns);
     ls_tcp_close_all(h->current);
     ls_pg_close_all(h->current);

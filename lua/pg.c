@@ -347,9 +347,16 @@ static void gather(lua_State *L, int first, params *p) {
             lua_replace(L, idx); /* the stack keeps the text alive */
             p->values[i] = lua_tostring(L, idx);
             break;
-        case LUA_TSTRING:
-            p->values[i] = lua_tostring(L, idx);
+        case LUA_TSTRING: {
+            /* a text parameter ends at its first zero byte: refuse it rather than send less */
+            size_t len;
+            const char *s = lua_tolstring(L, idx, &len);
+            if (strlen(s) != len)
+                luaL_error(L, "bad parameter $%d (a string with a zero byte: text cannot hold one;"
+                              " send bytes as pg.bytea)", i + 1);
+            p->values[i] = s;
             break;
+        }
         case LUA_TTABLE: {
             int bytea = 0, t = luaL_getmetafield(L, idx, "__name");
             if (t != LUA_TNIL) {
@@ -369,13 +376,7 @@ static void gather(lua_State *L, int first, params *p) {
                 break;
             }
             /* any other table goes as JSON */
-            lua_getglobal(L, "require");
-            lua_pushliteral(L, "cjson");
-            lua_call(L, 1, 1);
-            lua_getfield(L, -1, "encode");
-            lua_remove(L, -2);
-            lua_pushvalue(L, idx);
-            lua_call(L, 1, 1);
+            ls_pg_push_json(L, idx, i + 1);
             lua_replace(L, idx);
             p->values[i] = lua_tostring(L, idx);
             break;
@@ -548,14 +549,33 @@ static const char *param_of(const char **keys, const char **vals, const char *ke
     return NULL;
 }
 
+/* libpq's connect_timeout parameter in seconds (0: not given): a key of its own, else one
+ * inside the conninfo string or URL given as dbname (which the connect expands). */
+static int conninfo_timeout(const char **keys, const char **vals) {
+    const char *ct = param_of(keys, vals, "connect_timeout");
+    if (ct)
+        return atoi(ct);
+    const char *db = param_of(keys, vals, "dbname");
+    if (!db || !(strchr(db, '=') || strncmp(db, "postgresql://", 13) == 0 ||
+                 strncmp(db, "postgres://", 11) == 0))
+        return 0;
+    PQconninfoOption *opts = PQconninfoParse(db, NULL); /* (a bad one fails the connect) */
+    int s = 0;
+    for (PQconninfoOption *o = opts; o && o->keyword; o++)
+        if (strcmp(o->keyword, "connect_timeout") == 0 && o->val)
+            s = atoi(o->val);
+    PQconninfoFree(opts);
+    return s;
+}
+
 /* A connect's timeout: the option, else libpq's connect_timeout parameter, else the
  * server's socket_connect_timeout. */
 static uint64_t connect_ms(lua_State *L, ls_vm *vm, int opts, const char **keys,
                            const char **vals) {
-    const char *ct = param_of(keys, vals, "connect_timeout");
+    int ct = conninfo_timeout(keys, vals);
     uint64_t dflt = vm->server->settings.socket_connect_timeout_ms;
-    if (ct && atoi(ct) > 0)
-        dflt = (uint64_t)atoi(ct) * 1000;
+    if (ct > 0)
+        dflt = (uint64_t)ct * 1000;
     return opt_seconds(L, opts, "connect_timeout", dflt);
 }
 

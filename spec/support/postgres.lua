@@ -227,10 +227,12 @@ function P.start_with_app(app, opts)
     return pg, srv
 end
 
+-- Stops lunaserve first, which must exit cleanly (stop_ok: status 0, no sanitizer report),
+-- then PostgreSQL, also when lunaserve did not.
 function P.stop_with_app(pg, srv)
     local ok, err = pcall(function()
         if srv then
-            srv:stop()
+            srv:stop_ok()
         end
     end)
     if pg then
