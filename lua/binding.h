@@ -180,9 +180,6 @@ void ls_pg_preload(lua_State *L);
 /* Closes every PostgreSQL connection and pool of the state; waits on them end with
  * "closed". */
 void ls_pg_close_all(ls_vm *vm);
-/* pg_json.c: pushes the JSON text of the value at idx (a table parameter, the param-th);
- * raises "bad parameter $param (...)" when it has no JSON form. */
-void ls_pg_push_json(lua_State *L, int idx, int param);
 
 /* http_parser.c: package.preload["lunaserve.http_parser"] (for lunaserve.http) */
 void ls_http_parser_preload(lua_State *L);

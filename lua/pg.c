@@ -296,6 +296,24 @@ static int push_error(lua_State *L, const PGresult *r, const char *fallback) {
 
 /* ---------------------------------------------------------------- values in */
 
+/* Pushes the JSON text of the table at idx (the param-th parameter), by cjson.encode; raises
+ * "bad parameter $param (...)" with cjson's reason when it has no JSON form. */
+static void push_json(lua_State *L, int idx, int param) {
+    if (lua_getfield(L, LUA_REGISTRYINDEX, "lunaserve.pg.json_encode") != LUA_TFUNCTION) {
+        lua_pop(L, 1);
+        lua_getglobal(L, "require");
+        lua_pushliteral(L, "cjson");
+        lua_call(L, 1, 1);
+        lua_getfield(L, -1, "encode");
+        lua_remove(L, -2);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, LUA_REGISTRYINDEX, "lunaserve.pg.json_encode");
+    }
+    lua_pushvalue(L, idx);
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK)
+        luaL_error(L, "bad parameter $%d (%s)", param, lua_tostring(L, -1));
+}
+
 typedef struct params {
     int n;
     const char **values;
@@ -375,8 +393,8 @@ static void gather(lua_State *L, int first, params *p) {
                 p->formats[i] = 1;
                 break;
             }
-            /* any other table goes as JSON */
-            ls_pg_push_json(L, idx, i + 1);
+            /* any other table goes as JSON, encoded by lua-cjson */
+            push_json(L, idx, i + 1);
             lua_replace(L, idx);
             p->values[i] = lua_tostring(L, idx);
             break;

