@@ -236,7 +236,10 @@ void ls_host_drain(ls_host *h) {
     if (h->loading) {
         ls_release_all(&h->loading->load_root.owns);
         ls_tcp_close_all(h->loading);
-        ls_pg_close_all(h->loading);
+        /* a load that waited on one of those sockets has failed and was discarded: it is
+         * among the retired states now, handled below */
+        if (h->loading)
+            ls_pg_close_all(h->loading);
     }
     ls_release_all(&h->current->owns);
     ls_tcp_close_all(h->current);
