@@ -1,7 +1,8 @@
 -- lunaserve.pg's connections belong to the handler that acquired them (issue 11,
 -- "Ownership"): one its handler forgot to release goes back to the pool when the handler ends;
 -- one whose client disconnects mid-query is closed (it is busy), its query cancelled on the
--- server, and the pool's count comes back;
+-- server, and the pool's count comes back; a caller whose client leaves while it waits in the
+-- pool's line leaves the line;
 -- a hot reload closes the old code's pool and its connections once its last request is done.
 
 local P = require("spec.support.postgres")
@@ -46,6 +47,26 @@ describe("pg connections owned by their handler", function()
         local again = J.get(srv, "/who")
         assert.is_true(again.ok, J.show(again))
         assert.are_not.equal(w.pid, again.pid)
+    end)
+
+    it("leave the pool's line when the client of a caller waiting in it disconnects", function()
+        local holder = J.start(srv, "/sleep?pool=one&s=0.6")
+        assert.is_truthy(S.wait_for(function() return J.sleeping(pg) == 1 end, 2, 0.02),
+            "the holder's pg_sleep never ran")
+        local waiter = J.start(srv, "/acquire?pool=one")
+        local s, ok = J.wait_stats(srv, "one", function(st) return st.waiting == 1 end, 1)
+        assert.is_true(ok, "nobody waits in line: " .. J.show(s))
+        waiter:abandon()
+        s, ok = J.wait_stats(srv, "one", function(st) return st.waiting == 0 end, 1)
+        assert.is_true(ok, "the gone caller still waits in line: " .. J.show(s))
+        local h = holder:finish(3)
+        assert.is_true(h.ok, J.show(h))
+        -- the connection came back to the pool, not to the caller that left
+        s = J.get(srv, "/stats?pool=one")
+        assert.are.same({ 1, 1, 0 }, { s.live, s.idle, s.waiting }, J.show(s))
+        local a = J.get(srv, "/acquire?pool=one")
+        assert.is_true(a.ok, J.show(a))
+        assert.is_true(a.took < 0.05, "took " .. a.took .. " s")
     end)
 end)
 

@@ -1,6 +1,6 @@
 -- Only an idle connection goes back into lunaserve.pg's pool (issue 11, "Pool"): one left in
--- a transaction (BEGIN without COMMIT, released or forgotten by its handler) or one that
--- listens (LISTEN) is closed; the next request gets a fresh backend with no transaction open.
+-- a transaction (BEGIN without COMMIT, released or forgotten by its handler, or released while
+-- a query that timed out in it drains) or one that listens (LISTEN) is closed; the next request gets a fresh backend with no transaction open.
 
 local P = require("spec.support.postgres")
 local J = require("spec.support.pg_client")
@@ -53,6 +53,16 @@ describe("pg pool takes back only idle connections", function()
         local t = J.get(srv, "/begin?release=0")
         assert.is_true(t.ok, J.show(t))
         assert.are.equal("transaction", t.status)
+        closed_not_reused(pid, t)
+    end)
+
+    it("closes a connection released inside a transaction whose last query timed out", function()
+        local pid = one_idle()
+        local t = J.get(srv, "/begin?release=1&timeout=0.2")
+        assert.is_true(t.ok, J.show(t))
+        assert.are.equal("timeout", t.sleep_err)
+        assert.is_true(t.released)
+        -- (closed once the cancelled query has ended on the server)
         closed_not_reused(pid, t)
     end)
 

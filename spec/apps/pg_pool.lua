@@ -91,8 +91,9 @@ return testkit.router({
         send(res, t)
     end,
 
-    -- GET /begin?pool=P&release=0|1: BEGIN, then the handler ends without COMMIT (releasing
-    -- the connection first, or forgetting it)
+    -- GET /begin?pool=P&release=0|1[&timeout=T]: BEGIN (then, with a timeout, a pg_sleep(5)
+    -- that outlives it), then the handler ends without COMMIT (releasing the connection
+    -- first, or forgetting it)
     ["/begin"] = function(req, res)
         local db, err = pool_of(req):acquire()
         if not db then
@@ -100,6 +101,12 @@ return testkit.router({
         end
         local r, qerr, state = db:query("BEGIN")
         local t = outcome({ pid = db:backend_pid(), status = db:status() }, "", r, qerr, state)
+        local timeout = num(req, "timeout")
+        if timeout then
+            db:settimeout(timeout)
+            local _, serr = db:query("SELECT pg_sleep(5)")
+            t.sleep_err = serr or cjson.null
+        end
         if arg(req, "release") == "1" then
             t.released = db:release()
         end
