@@ -2,8 +2,9 @@
 -- "Ownership"): one its handler forgot to release goes back to the pool when the handler ends;
 -- one whose client disconnects mid-query is closed (it is busy), its query cancelled on the
 -- server, and the pool's count comes back; a caller whose client leaves while it waits in the
--- pool's line leaves the line;
--- a hot reload closes the old code's pool and its connections once its last request is done.
+-- pool's line leaves the line; a hot reload closes the old code's pool and its connections
+-- once its last request is done; a stop closes what handlers still hold when the shutdown
+-- timeout ends, and cancels their queries.
 
 local P = require("spec.support.postgres")
 local J = require("spec.support.pg_client")
@@ -137,4 +138,27 @@ describe("pg pools on a hot reload", function()
         assert.are.same({ 1, 1, 1 }, { s.live, s.idle, s.open }, J.show(s))
         assert.are.equal(1, pg:connections())
     end)
+end)
+
+describe("pg connections when the server stops", function()
+    it("are closed, their query cancelled, when a handler still waits on one at the shutdown's end",
+        function()
+            local pg, srv = P.start_with_app("pg_pool.lua", { args = { "--shutdown-timeout", "1" } })
+            finally(function()
+                if srv:alive() then
+                    srv:kill()
+                end
+                pg:stop()
+            end)
+            local req = J.start(srv, "/sleep?s=10")
+            assert.is_truthy(S.wait_for(function() return J.sleeping(pg) == 1 end, 2, 0.02),
+                "the handler's pg_sleep never ran")
+            srv:signal("TERM")
+            local took = srv:assert_clean_exit(4)
+            assert.is_true(took < 2, "the stop took " .. took .. " s")
+            req:abandon()
+            assert.is_truthy(S.wait_for(function() return pg:connections() == 0 end, 1, 0.05),
+                "PostgreSQL still sees the app's connections")
+            assert.are.equal(0, J.sleeping(pg))
+        end)
 end)
