@@ -1,7 +1,8 @@
 -- LISTEN/NOTIFY through lunaserve.pg (issue 11, "Notifications"): a handler that listens waits
 -- for the next notification with a timeout; a NOTIFY from another request (pool:notify) or from
 -- psql arrives with its channel and payload, notifications on other channels do not, two sent
--- together both arrive in order, and a wait with nothing to hear ends with nil, "timeout".
+-- together both arrive in order, a wait whose connection the server ends returns at once, and
+-- a wait with nothing to hear ends with nil, "timeout".
 
 local P = require("spec.support.postgres")
 local J = require("spec.support.pg_client")
@@ -65,6 +66,20 @@ describe("pg LISTEN/NOTIFY", function()
         assert.is_nil(t.err, J.show(t))
         assert.are.equal(2, #t.notes, J.show(t))
         assert.are.same({ "one", "two" }, { t.notes[1].payload, t.notes[2].payload })
+    end)
+
+    it("ends a wait at once with 'closed: ...' when the server ends the connection", function()
+        local req = listener("doomed", "timeout=5")
+        local t0 = S.now()
+        assert.are.equal("t", pg:psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            .. " WHERE usename = 'app' AND query = 'LISTEN \"doomed\"'", "postgres"))
+        local t = req:finish(3)
+        assert.is_true(S.now() - t0 < 1, "the wait ended after " .. (S.now() - t0) .. " s")
+        assert.are.equal(0, #t.notes, J.show(t))
+        assert.are.equal("closed: server closed the connection unexpectedly",
+            t.err:sub(1, #"closed: server closed the connection unexpectedly"), J.show(t))
+        local s = J.get(srv, "/stats?pool=main")
+        assert.are.same({ 0, 0 }, { s.live, s.idle }, J.show(s))
     end)
 
     it("ends a wait with nothing to hear with nil, 'timeout' after its timeout", function()
