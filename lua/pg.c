@@ -456,8 +456,10 @@ static void push_connected(lua_State *L, void *ctx) {
         lua_pushboolean(L, 1);
         return;
     }
+    /* db->err says which wait ran out: "timeout" for a connect, the pool's own message for
+     * a wait in its line */
     luaL_pushfail(L);
-    lua_pushstring(L, db->status == LS_PG_TIMEOUT ? "timeout" : db->err);
+    lua_pushstring(L, db->err);
 }
 
 static void on_connected(ls_pgconn *c, int status) {

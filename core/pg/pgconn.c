@@ -914,6 +914,11 @@ void ls_pgconn_close(ls_pgconn *c) {
         return;
     if (c->lookup)
         ls_lookup_cancel(c->lookup);
+    /* A query still running would run on to its end: the server notices that its client is
+     * gone only when it next writes to it. Cancelled (the request needs no connection), its
+     * backend goes at once, and a pool that opens another is not left above its size. */
+    if (c->state == LS_PGCONN_QUERY && c->pg && !c->cancel)
+        start_cancel(c);
     if (c->cancel)
         c->cancel->c = NULL;
     free(c->addrs);

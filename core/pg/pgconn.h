@@ -110,7 +110,8 @@ void ls_pgconn_unpark(ls_pgconn *c);
 
 /* Why the connection failed (a line of text, never NULL). */
 const char *ls_pgconn_error(const ls_pgconn *c);
-/* Closes the connection (no callback follows) and frees it. */
+/* Closes the connection (no callback follows) and frees it. A query still running on the
+ * server is cancelled (from the thread pool, as on a timeout). */
 void ls_pgconn_close(ls_pgconn *c);
 
 /* Connections open now (in this process), for tests of leaks. */

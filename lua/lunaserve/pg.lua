@@ -97,8 +97,9 @@ function Pool:query(sql, ...)
 end
 
 -- db:transaction(fn, ...): BEGIN, fn(db, ...), then COMMIT; ROLLBACK when fn raises an
--- error or a statement in it failed. Returns what fn returned, or nil and the error (what
--- fn raised, or the failing statement's message and sqlstate).
+-- error or a statement in it failed. Returns what fn returned, or nil and the error: what
+-- fn raised; COMMIT's message and sqlstate when it failed; or, when a statement failed and
+-- fn went on, "the transaction was rolled back: a statement in it failed" and 25P02.
 function Db:transaction(fn, ...)
   local ok, err, state = self:query("BEGIN")
   if not ok then
