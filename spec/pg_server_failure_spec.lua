@@ -8,7 +8,8 @@ local P = require("spec.support.postgres")
 local J = require("spec.support.pg_client")
 local S = require("spec.support.server")
 
-local TERMINATED = "terminating connection due to administrator command"
+-- (a broken connection says "closed: " and the server's last word)
+local TERMINATED = "closed: terminating connection due to administrator command"
 
 describe("pg server failures", function()
     local pg, srv
