@@ -125,6 +125,17 @@ return testkit.router({
         send(res, t)
     end,
 
+    -- GET /spin?tx=0|1: takes a connection of `main` (inside a transaction with tx=1), then
+    -- spins until the handler budget stops it
+    ["/spin"] = function(req, res)
+        local db = assert(pools.main:acquire())
+        if testkit.param(req, "tx") == "1" then
+            assert(db:query("BEGIN"))
+        end
+        assert(db:query("SELECT 1"))
+        while true do end
+    end,
+
     -- GET /forget?pool=P: a query, then the handler ends without db:release()
     ["/forget"] = function(req, res)
         local db, err = pool_of(req):acquire()
