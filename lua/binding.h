@@ -70,8 +70,7 @@ struct ls_vm {
     int unheld_ref;          /* weak-valued table: res userdata by ls_lreq (lifecycle.c) */
     ls_chain chain;          /* the coroutines running now (driver.c) */
     struct ls_tcp *tcps;     /* every lunaserve.tcp socket with a connection (tcp.c) */
-    struct ls_pgdb *pgdbs;   /* every PostgreSQL handle with a connection (pg.c) */
-    struct ls_lpool *pgpools; /* every open PostgreSQL pool (pg.c) */
+    ls_owned *pg;            /* every PostgreSQL connection and open pool (pg.c) */
     /* the app's load: its chunk runs as a root that may wait (app.c) */
     ls_root load_root;
     int load_co_ref;

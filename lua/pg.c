@@ -39,7 +39,7 @@ typedef struct ls_lpool {
     ls_pgpool *p; /* NULL once closed */
     ls_vm *vm;
     uint64_t query_ms;
-    struct ls_lpool *prev, *next; /* vm->pgpools */
+    ls_owned in_vm; /* on vm->pg while open: closed when the server stops */
 } ls_lpool;
 
 typedef struct ls_pgdb {
@@ -54,8 +54,7 @@ typedef struct ls_pgdb {
     PGresult *result;       /* its result, until pushed */
     PGnotify *note;         /* a wait's notification, until pushed */
     char err[512];          /* its message, when no result has one */
-    struct ls_pgdb *prev, *next; /* vm->pgdbs, while it has a connection or waits for one */
-    unsigned in_list : 1;
+    ls_owned in_vm; /* on vm->pg while it has a connection or waits for one */
     unsigned listening : 1; /* LISTEN was sent: not for another user */
     unsigned acquiring : 1;
 } ls_pgdb;
@@ -80,27 +79,8 @@ static ls_pgdb *check_db(lua_State *L) {
 }
 
 static void db_list_add(ls_pgdb *db) {
-    if (db->in_list)
-        return;
-    db->prev = NULL;
-    db->next = db->vm->pgdbs;
-    if (db->next)
-        db->next->prev = db;
-    db->vm->pgdbs = db;
-    db->in_list = 1;
-}
-
-static void db_list_remove(ls_pgdb *db) {
-    if (!db->in_list)
-        return;
-    if (db->prev)
-        db->prev->next = db->next;
-    else
-        db->vm->pgdbs = db->next;
-    if (db->next)
-        db->next->prev = db->prev;
-    db->prev = db->next = NULL;
-    db->in_list = 0;
+    if (!db->in_vm.pprev)
+        ls_own(&db->vm->pg, &db->in_vm);
 }
 
 /* Lets the connection go: back to its pool (kept there if reusable) or closed. */
@@ -115,14 +95,13 @@ static void let_go(ls_pgdb *db, int reusable) {
         c->data = NULL;
         if (db->pool)
             ls_pgpool_release(db->pool, c, reusable && !db->listening);
-        else {
+        else
             ls_pgconn_close(c);
-        }
     }
     db->pool = NULL;
     db->listening = 0;
     ls_disown(&db->owned);
-    db_list_remove(db);
+    ls_disown(&db->in_vm);
 }
 
 static void push_closed(lua_State *L, void *ctx) {
@@ -135,6 +114,13 @@ static void push_closed(lua_State *L, void *ctx) {
 static void on_release(ls_owned *o) {
     ls_pgdb *db = (ls_pgdb *)((char *)o - offsetof(ls_pgdb, owned));
     let_go(db, 1);
+    ls_wake(&db->waiter, push_closed, NULL);
+}
+
+/* The server stops: the connection closes; what waits hears "closed". */
+static void on_stop(ls_owned *o) {
+    ls_pgdb *db = (ls_pgdb *)((char *)o - offsetof(ls_pgdb, in_vm));
+    let_go(db, 0);
     ls_wake(&db->waiter, push_closed, NULL);
 }
 
@@ -483,7 +469,7 @@ static void on_pool_got(ls_pgpool_waiter *w, ls_pgconn *c, int status, const cha
         snprintf(db->err, sizeof db->err, "%s", err ? err : "closed");
         db->pool = NULL;
         ls_disown(&db->owned);
-        db_list_remove(db);
+        ls_disown(&db->in_vm);
     }
     ls_wake(&db->waiter, push_connected, db);
 }
@@ -873,6 +859,7 @@ static int l_db(lua_State *L) {
     luaL_setmetatable(L, DB_MT);
     db->vm = vm;
     db->owned.release = on_release;
+    db->in_vm.release = on_stop;
     return 1;
 }
 
@@ -885,22 +872,12 @@ static ls_lpool *check_pool(lua_State *L, int idx) {
     return *box;
 }
 
-static void pool_list_remove(ls_lpool *lp) {
-    if (lp->prev)
-        lp->prev->next = lp->next;
-    else if (lp->vm->pgpools == lp)
-        lp->vm->pgpools = lp->next;
-    if (lp->next)
-        lp->next->prev = lp->prev;
-    lp->prev = lp->next = NULL;
-}
-
 static void pool_close(ls_lpool *lp) {
     if (!lp->p)
         return;
     ls_pgpool *p = lp->p;
     lp->p = NULL;
-    pool_list_remove(lp);
+    ls_disown(&lp->in_vm);
     ls_pgpool_close(p);
 }
 
@@ -917,6 +894,11 @@ static size_t opt_count(lua_State *L, int idx, const char *key, size_t dflt, siz
     }
     lua_pop(L, 1);
     return n;
+}
+
+/* The server stops (or the state goes): the pool closes. */
+static void pool_in_vm_release(ls_owned *o) {
+    pool_close((ls_lpool *)((char *)o - offsetof(ls_lpool, in_vm)));
 }
 
 /* core.pool(params, opts) (upvalue: the vm) */
@@ -948,10 +930,8 @@ static int l_pool(lua_State *L) {
     *box = lp;
     lp->vm = vm;
     lp->query_ms = query_ms;
-    lp->next = vm->pgpools;
-    if (lp->next)
-        lp->next->prev = lp;
-    vm->pgpools = lp;
+    lp->in_vm.release = pool_in_vm_release;
+    ls_own(&vm->pg, &lp->in_vm);
     return 1;
 }
 
@@ -987,15 +967,7 @@ static int l_pool_gc(lua_State *L) {
     return 0;
 }
 
-void ls_pg_close_all(ls_vm *vm) {
-    while (vm->pgdbs) {
-        ls_pgdb *db = vm->pgdbs;
-        let_go(db, 0);
-        ls_wake(&db->waiter, push_closed, NULL);
-    }
-    while (vm->pgpools)
-        pool_close(vm->pgpools);
-}
+void ls_pg_close_all(ls_vm *vm) { ls_release_all(&vm->pg); }
 
 /* ---------------------------------------------------------------- the module */
 
