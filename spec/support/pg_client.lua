@@ -89,16 +89,7 @@ end
 
 -- Stops lunaserve, which must exit cleanly (status 0, no sanitizer report), then PostgreSQL
 -- whatever happened.
-function J.stop(pg, srv)
-    local ok, err = true, nil
-    if srv then
-        ok, err = pcall(srv.stop_ok, srv)
-    end
-    if pg then
-        pg:stop()
-    end
-    assert(ok, err)
-end
+J.stop = S.stop_beside
 
 -- A stats table as text, for failure messages.
 function J.show(t)

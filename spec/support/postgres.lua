@@ -219,26 +219,13 @@ function P.start_with_app(app, opts)
     opts.env = opts.env or {}
     opts.env.DATABASE_URL = pg.url
     opts.env.PG_SOCKET_URL = pg.socket_url
-    local ok, srv = pcall(S.start, opts)
-    if not ok then
-        pg:stop()
-        error(srv, 2)
-    end
-    return pg, srv
+    return pg, S.start_beside(pg, opts)
 end
 
--- Stops lunaserve first, which must exit cleanly (stop_ok: status 0, no sanitizer report),
--- then PostgreSQL, also when lunaserve did not.
+-- Stops what P.start_with_app started (S.stop_beside: lunaserve must exit cleanly, then
+-- PostgreSQL goes anyway).
 function P.stop_with_app(pg, srv)
-    local ok, err = pcall(function()
-        if srv then
-            srv:stop_ok()
-        end
-    end)
-    if pg then
-        pg:stop()
-    end
-    assert(ok, err)
+    S.stop_beside(pg, srv)
 end
 
 return P

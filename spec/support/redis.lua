@@ -263,30 +263,14 @@ end
 -- (the Redis is stopped again if lunaserve does not start). Returns redis, server.
 function R.start_with_app(app, args)
     local redis = R.start()
-    local ok, srv = pcall(S.start, { app = S.app(app), args = args,
+    return redis, S.start_beside(redis, { app = S.app(app), args = args,
         env = { REDIS_PORT = tostring(redis.port) } })
-    if not ok then
-        redis:stop()
-        error(srv, 2)
-    end
-    return redis, srv
 end
 
--- Stops what R.start_with_app started (nil ones skipped, for a start that failed): lunaserve
--- first, which must exit cleanly (stop_ok), then the Redis, also when lunaserve did not; then
--- raises lunaserve's failure, if any.
+-- Stops what R.start_with_app started (S.stop_beside: lunaserve must exit cleanly; the Redis
+-- goes anyway).
 function R.stop_with_app(redis, srv)
-    local ok, err = pcall(function()
-        if srv then
-            srv:stop_ok()
-        end
-    end)
-    if redis then
-        redis:stop()
-    end
-    if not ok then
-        error(err, 0)
-    end
+    S.stop_beside(redis, srv)
 end
 
 return R

@@ -1200,4 +1200,31 @@ function Conn:read_chunk(timeout)
     return data:sub(1, -3)
 end
 
+-- lunaserve beside a service the spec started (Redis, PostgreSQL: anything with :stop()):
+-- starts the server with opts, and stops the service again if the server does not start.
+function M.start_beside(service, opts)
+    local ok, srv = pcall(M.start, opts)
+    if not ok then
+        service:stop()
+        error(srv, 2)
+    end
+    return srv
+end
+
+-- Stops lunaserve first, which must exit cleanly (stop_ok: status 0, no sanitizer report),
+-- then the service, also when lunaserve did not; then raises lunaserve's failure, if any.
+-- Either may be nil (a start that failed).
+function M.stop_beside(service, srv)
+    local ok, err = true, nil
+    if srv then
+        ok, err = pcall(srv.stop_ok, srv)
+    end
+    if service then
+        service:stop()
+    end
+    if not ok then
+        error(err, 0)
+    end
+end
+
 return M
