@@ -44,13 +44,7 @@ local function sh(cmd)
     return ok, out, code
 end
 
-local function tail(text, lines)
-    local all = {}
-    for l in (text or ""):gmatch("[^\n]*") do
-        all[#all + 1] = l
-    end
-    return table.concat(all, "\n", math.max(1, #all - lines), #all)
-end
+local tail = S.tail
 
 -- Runs a command as the postgres user (setpriv execs: no process stays in between).
 local function as_postgres(cmd)

@@ -46,13 +46,7 @@ local function gone(redis)
     return not alive(redis.pid) and not listening(redis.port)
 end
 
-local function tail(text, lines)
-    local all = {}
-    for l in (text or ""):gmatch("[^\n]*") do
-        all[#all + 1] = l
-    end
-    return table.concat(all, "\n", math.max(1, #all - lines), #all)
-end
+local tail = S.tail
 
 ---------------------------------------------------------------------------------------------------
 -- RESP client

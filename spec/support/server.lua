@@ -1200,6 +1200,15 @@ function Conn:read_chunk(timeout)
     return data:sub(1, -3)
 end
 
+-- The last `lines` lines of text (a log's tail for an error message).
+function M.tail(text, lines)
+    local all = {}
+    for l in (text or ""):gmatch("[^\n]*") do
+        all[#all + 1] = l
+    end
+    return table.concat(all, "\n", math.max(1, #all - lines), #all)
+end
+
 -- lunaserve beside a service the spec started (Redis, PostgreSQL: anything with :stop()):
 -- starts the server with opts, and stops the service again if the server does not start.
 function M.start_beside(service, opts)
