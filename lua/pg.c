@@ -1008,6 +1008,9 @@ static int open_pg_core(lua_State *L) {
         {"stats", l_pool_stats},
         {NULL, NULL},
     };
+    const char *why = ls_libpq_load();
+    if (why)
+        return luaL_error(L, "lunaserve.pg: %s", why);
     ls_vm *vm = ls_vm_of(L);
     new_class(L, DB_MT, db_methods, l_db_gc);
     new_class(L, POOL_MT, pool_methods, l_pool_gc);

@@ -734,15 +734,6 @@ int ls_pgconn_wait_notify(ls_pgconn *c, uint64_t timeout_ms, ls_pgconn_fn done) 
     return 0;
 }
 
-void ls_pgconn_stop_waiting(ls_pgconn *c) {
-    if (c->state != LS_PGCONN_WAITING)
-        return;
-    c->state = LS_PGCONN_IDLE;
-    c->done = NULL;
-    watch(c, UV_READABLE);
-    arm(c, 0);
-}
-
 static void notify_input(ls_pgconn *c) {
     int ok = PQconsumeInput(c->pg);
     sync_fd(c);

@@ -20,7 +20,7 @@
 
 #include "resolver.h"
 
-#include <libpq-fe.h>
+#include "libpq.h"
 #include <stdint.h>
 #include <uv.h>
 
@@ -98,8 +98,6 @@ PGnotify *ls_pgconn_notification(ls_pgconn *c);
 /* Waits for the next notification, for at most timeout_ms (0: no limit); done(c, 0) when it
  * came (take it from c->notify). -1 when the connection is not idle. */
 int ls_pgconn_wait_notify(ls_pgconn *c, uint64_t timeout_ms, ls_pgconn_fn done);
-/* Gives up a wait for a notification (no callback). */
-void ls_pgconn_stop_waiting(ls_pgconn *c);
 
 /* Whether the connection can serve a next user as it is: idle (or draining a cancelled
  * query), no transaction open, not broken. */

@@ -47,30 +47,43 @@ end
 local tail = S.tail
 
 -- Runs a command as the postgres user (setpriv execs: no process stays in between).
+-- As root only: PostgreSQL refuses to run as root; another user runs it as itself.
+local function is_root()
+    local p = io.popen("id -u")
+    local uid = p:read("*l")
+    p:close()
+    return uid == "0"
+end
+local ROOT = is_root()
+local OWNER = ROOT and USER or (os.getenv("USER") or "")
+
 local function as_postgres(cmd)
+    if not ROOT then
+        return cmd
+    end
     return "setpriv --reuid=" .. USER .. " --regid=" .. USER .. " --init-groups -- " .. cmd
 end
 
 -- The template cluster, made once (a lock keeps two runs from making it together).
 local function template()
-    local dir = "/tmp/lunaserve-pg-template-15"
+    local dir = "/tmp/lunaserve-pg-template-15-" .. (ROOT and USER or OWNER)
     if S.read_file(dir .. "/ready") then
         return dir
     end
     local ok, out = sh(string.format([[
 set -e
-exec 9>/tmp/lunaserve-pg-template.lock
+exec 9>%s.lock
 flock -w 60 9
 if [ ! -f %s/ready ]; then
   rm -rf %s %s.tmp
   mkdir -p %s.tmp
   printf '%%s\n' %s > %s.tmp/pwfile
-  chown -R %s %s.tmp
+  [ "$(id -u)" != 0 ] || chown -R %s %s.tmp
   %s >%s.tmp/initdb.log 2>&1 || { cat %s.tmp/initdb.log; exit 1; }
   rm -f %s.tmp/pwfile
   mv %s.tmp %s
   touch %s/ready
-fi]], dir, dir, dir, dir, P.PASSWORD, dir, USER, dir,
+fi]], dir, dir, dir, dir, dir, P.PASSWORD, dir, USER, dir,
         as_postgres(bindir() .. "/initdb -D " .. dir .. ".tmp/data -U postgres -E UTF8 --locale=C"
             .. " --auth-local=trust --auth-host=scram-sha-256 --no-sync --pwfile=" .. dir
             .. ".tmp/pwfile"),
@@ -133,7 +146,8 @@ function P.start()
     local bin = bindir()
     local tmpl = template()
     local dir = S.mktempdir()
-    local ok, out = sh(string.format("cp -a %s/data %s/data && chown -R %s %s", tmpl, dir, USER, dir))
+    local ok, out = sh(string.format("cp -a %s/data %s/data%s", tmpl, dir,
+        ROOT and string.format(" && chown -R %s %s", USER, dir) or ""))
     if not ok then
         error("cannot copy the template cluster: " .. out, 2)
     end
