@@ -332,6 +332,14 @@ static int l_pending_count(lua_State *L) {
     return 1;
 }
 
+/* lunaserve.exiting() (upvalue 1: the vm): true once this code's state is being replaced by a
+ * reload or its worker stops, as OpenResty's ngx.worker.exiting(): a loop that waits in a
+ * timer (a LISTEN, a subscription) checks it to end in time. */
+static int l_exiting(lua_State *L) {
+    lua_pushboolean(L, exiting(lua_touserdata(L, lua_upvalueindex(1))));
+    return 1;
+}
+
 void ls_timer_open(lua_State *L, ls_vm *vm) {
     static const luaL_Reg funcs[] = {{"at", l_at},
                                      {"every", l_every},
@@ -342,4 +350,7 @@ void ls_timer_open(lua_State *L, ls_vm *vm) {
     lua_pushlightuserdata(L, vm);
     luaL_setfuncs(L, funcs, 1);
     lua_setfield(L, -2, "timer");
+    lua_pushlightuserdata(L, vm);
+    lua_pushcclosure(L, l_exiting, 1);
+    lua_setfield(L, -2, "exiting");
 }

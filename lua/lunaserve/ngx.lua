@@ -42,6 +42,8 @@ end
 if lunaserve.timer then
     ngx.timer = { at = lunaserve.timer.at, every = lunaserve.timer.every }
 end
+-- ngx.worker.exiting(): the code is being replaced (reload) or the worker stops
+ngx.worker = { exiting = lunaserve.exiting }
 
 -- ngx.log(level, ...): the arguments joined as OpenResty does, on stderr in the server's log
 -- format. OpenResty's nine levels map onto the server's four; debug is left out, as the
