@@ -85,6 +85,16 @@ describe("lunaserve.multipart parser", function()
             { "data", "1" }, { "done" } }, assert(parse(plain, 3)))
     end)
 
+    it("takes a delimiter without a CRLF before it only at the body's first byte", function()
+        local inner = "x--" .. B .. "\r\nnot a part\r\n"
+        local text = inner .. message({ 'Content-Disposition: form-data; name="a"\r\n\r\n1' })
+            :gsub("^%-%-", "\r\n--")
+        for _, size in ipairs({ 1, 3, #text }) do
+            assert.are.same({ { "part", { ["content-disposition"] = 'form-data; name="a"' } },
+                { "data", "1" }, { "done" } }, assert(parse(text, size)), "chunks of " .. size)
+        end
+    end)
+
     it("refuses a body that ends before the closing delimiter", function()
         local cut = message({ 'Content-Disposition: form-data; name="a"\r\n\r\n1' }):sub(1, -8)
         local out, err = parse(cut)

@@ -120,6 +120,7 @@ function multipart.parser(boundary, opts)
     delim = "\r\n--" .. boundary,        -- every other one follows a CRLF
     buf = "",
     state = "preamble",
+    at_start = true,                     -- nothing of the body seen yet
     parts = 0,
     max_header = opts.max_header or multipart.MAX_HEADER,
     max_parts = opts.max_parts or multipart.MAX_PARTS,
@@ -151,11 +152,18 @@ function Parser:feed(chunk)
   while true do
     local state = self.state
     if state == "preamble" then
-      -- the first delimiter: at the very start, or after a CRLF
+      -- the first delimiter: at the body's very first byte, or after a CRLF
       local s, e
-      if sub(buf, 1, #self.dash) == self.dash and pos == 1 then
-        s, e = 1, #self.dash
-      else
+      if self.at_start then
+        if #buf < #self.dash and sub(self.dash, 1, #buf) == buf then
+          break -- (too few bytes yet to tell)
+        end
+        self.at_start = false
+        if sub(buf, 1, #self.dash) == self.dash then
+          s, e = 1, #self.dash
+        end
+      end
+      if not s then
         s, e = find(buf, self.delim, pos, true)
       end
       if not s then
