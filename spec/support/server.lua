@@ -1210,9 +1210,10 @@ function M.tail(text, lines)
 end
 
 -- lunaserve beside a service the spec started (Redis, PostgreSQL: anything with :stop()):
--- starts the server with opts, and stops the service again if the server does not start.
+-- starts the server with opts (opts.any: a master with workers may answer, as M.start_any),
+-- and stops the service again if the server does not start.
 function M.start_beside(service, opts)
-    local ok, srv = pcall(M.start, opts)
+    local ok, srv = pcall(opts and opts.any and M.start_any or M.start, opts)
     if not ok then
         service:stop()
         error(srv, 2)
