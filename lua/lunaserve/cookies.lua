@@ -24,9 +24,12 @@ function M.parse(header)
         return jar
     end
     local n, pos = #header, 1
+    local eq = 0 -- the next "=" at or after pos (false: none left); each byte is looked at once
     while pos <= n do
         local stop = find(header, ";", pos, true) or n + 1
-        local eq = find(header, "=", pos, true)
+        if eq and eq < pos then
+            eq = find(header, "=", pos, true) or false
+        end
         if eq and eq < stop then
             local a, b = pos, eq - 1 -- the name, trimmed
             while a <= b and (byte(header, a) == SP or byte(header, a) == TAB) do a = a + 1 end
@@ -68,7 +71,7 @@ local function is_cookie_value(s)
     if #s >= 2 and byte(s, 1) == DQ and byte(s, #s) == DQ then
         s = sub(s, 2, -2)
     end
-    return not find(s, "[^\33\35-\43\45-\58\60-\91\93-\126]")
+    return not find(s, "[^\33\35-\43\45-\58\60-\91\94-\126%]]")
 end
 
 -- av-octet: any CHAR but controls and ";"
