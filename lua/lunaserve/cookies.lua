@@ -57,8 +57,11 @@ function M.of_request(req)
     return M.parse(req.headers.cookie)
 end
 
+-- Raises at the caller of res:setCookie or serialize (past fail, build, the function, and the
+-- C stub that loads this module on the first call of res:setCookie).
 local function fail(msg, ...)
-    error("setCookie: " .. format(msg, ...), 4) -- fail, build, serialize or res:setCookie, the caller
+    local info = debug.getinfo(4, "S")
+    error("setCookie: " .. format(msg, ...), info and info.what == "C" and 5 or 4)
 end
 
 -- RFC 9110 5.6.2 token
