@@ -3,6 +3,7 @@
  * and from a byte copy of the head once the connection has moved on; req:read() and
  * req:body() wait for the body in the coroutine. */
 #include "binding.h"
+#include "lua_methods.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -392,6 +393,7 @@ static int req_index(lua_State *L) {
      * taken when it was detached. */
     int is_table = key[0] == 'h'   ? strcmp(key, "headers") == 0
                    : key[0] == 't' ? strcmp(key, "trailers") == 0
+                   : key[0] == 'c' ? strcmp(key, "cookies") == 0
                                    : strcmp(key, "rawHeaders") == 0;
     if (r->conn && !is_table) {
         if (!compute_field(L, ls_conn_request(r->conn), r->conn, NULL, key))
@@ -407,6 +409,15 @@ static int req_index(lua_State *L) {
         if (lua_rawget(L, cache_idx) != LUA_TNIL)
             return 1;
         lua_pop(L, 1);
+    }
+    if (key[0] == 'c') { /* cookies: parsed in Lua (lunaserve.cookies), from req.headers */
+        ls_push_lua_function(L, "lunaserve.cookies", "of_request");
+        lua_pushvalue(L, 1);
+        lua_call(L, 1, 1);
+        lua_pushvalue(L, 2);
+        lua_pushvalue(L, -2);
+        lua_rawset(L, cache_idx);
+        return 1;
     }
     const ls_request *q = NULL;
     const char *addr = NULL;
@@ -432,10 +443,14 @@ void ls_req_open(lua_State *L) {
     static const luaL_Reg methods[] = {
         {"read", req_read}, {"body", req_body}, {"on", req_on}, {"destroy", req_destroy},
         {NULL, NULL}};
+    /* written in Lua (lua_methods.c) */
+    static const ls_lua_method lua_methods[] = {{"json", "lunaserve.json", "req_json"},
+                                                {NULL, NULL, NULL}};
     luaL_newmetatable(L, LS_REQ_MT); /* mt */
     lua_newtable(L);                 /* mt, methods */
     lua_pushvalue(L, -2);
     luaL_setfuncs(L, methods, 1);
+    ls_lua_methods(L, -1, lua_methods);
     lua_pushvalue(L, -2);
     lua_pushvalue(L, -2);
     lua_pushcclosure(L, req_index, 2);

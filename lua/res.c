@@ -2,6 +2,7 @@
  * the connection has let go of the request the handle is dead: writes return false, header
  * calls return nil and "closed", destroy does nothing. */
 #include "binding.h"
+#include "lua_methods.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -242,6 +243,35 @@ static int res_write(lua_State *L) {
     return 1;
 }
 
+/* res:flushHeaders(): sends the head now instead of with the first write (Node's name), for
+ * a stream such as server-sent events whose first bytes come later. Without a Content-Length
+ * the body is chunked (HTTP/1.1). true (also when the head is out already or the response has
+ * ended: the head goes with the end), or false, "closed". */
+static int res_flush_headers(lua_State *L) {
+    ls_lreq *r = self(L);
+    if (!alive(r)) {
+        lua_pushboolean(L, 0);
+        lua_pushliteral(L, "closed");
+        return 2;
+    }
+    if (!ls_conn_finished(r->conn)) {
+        int rc = ls_conn_write(r->conn, NULL, 0, NULL, NULL); /* the first write sends the head */
+        if (rc == LS_ECLOSED) {
+            lua_pushboolean(L, 0);
+            lua_pushliteral(L, "closed");
+            return 2;
+        }
+        if (rc < 0 && rc != LS_EENDED)
+            return fail(L, rc);
+        if (rc == 0) { /* on_drain follows */
+            r->drain_pending = 1;
+            ls_lreq_touch(r);
+        }
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 /* res:finish([chunk]) and res["end"]: true the first time, false after. */
 static int res_finish(lua_State *L) {
     ls_lreq *r = self(L);
@@ -376,11 +406,18 @@ void ls_res_open(lua_State *L) {
                                        {"destroy", res_destroy},
                                        {"drain", res_drain},
                                        {"on", res_on},
+                                       {"flushHeaders", res_flush_headers},
                                        {NULL, NULL}};
+    /* written in Lua (lua_methods.c) */
+    static const ls_lua_method lua_methods[] = {
+        {"json", "lunaserve.json", "res_json"},
+        {"setCookie", "lunaserve.cookies", "res_set_cookie"},
+        {NULL, NULL, NULL}};
     luaL_newmetatable(L, LS_RES_MT); /* mt */
     lua_newtable(L);                 /* mt, methods */
     lua_pushvalue(L, -2);
     luaL_setfuncs(L, methods, 1);
+    ls_lua_methods(L, -1, lua_methods);
     lua_getfield(L, -1, "finish"); /* res["end"] is the very same function */
     lua_setfield(L, -2, "end");
     lua_pushvalue(L, -2);
