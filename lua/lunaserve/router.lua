@@ -15,17 +15,17 @@
 --
 -- Paths, as chosen here:
 -- - each segment is percent-decoded on its own, so `%2F` stays inside its parameter; a bad
---   escape (`%`, `%4`, `%zz`), a `%00`, and a `.` or `..` segment (written plainly or as
---   `%2e%2e`) get 400: a client normalises dot segments before it sends (RFC 3986 5.2.4),
---   so on the wire they are a mistake or an attack;
+--   escape (`%`, `%4`, `%zz`), a `%00`, and a `.` or `..` segment (written plainly, as
+--   `%2e%2e`, or inside a segment between `%2F`s) get 400: a client normalises dot segments
+--   before it sends (RFC 3986 5.2.4), so on the wire they are a mistake or an attack;
 -- - a trailing slash is part of the path: `/items/` is not `/items`. When no route takes the
 --   path but the other form has a route for the method, the answer is 308 to that form (the
 --   query kept; 308 keeps the method and the body);
 -- - an empty segment elsewhere (`/a//b`) matches no route: 404;
 -- - a wildcard takes at least one segment; its value is the decoded segments joined by `/`,
 --   with the trailing slash if the path has one (`/files/*path` on `/files/a/b/` is `a/b/`).
---   A `%2F` inside one of them is a `/` in the value too: a handler that maps it to a file
---   checks it (lunaserve.static does).
+--   A `%2F` inside one of them is a `/` in the value too (never next to a dot segment, see
+--   above); a handler that maps the value to a file still checks it.
 local M = {}
 
 -- Steps taken by the matcher (tree nodes visited), for the specs: they show that a match
@@ -36,6 +36,10 @@ local METHODS = { "get", "head", "post", "put", "patch", "delete", "options" }
 
 local Router = {}
 Router.__index = Router
+
+-- A router's tree and handlers, kept off the router table: an app's table holds `handle`
+-- and settings, and the router is returned as the app as it is.
+local state = setmetatable({}, { __mode = "k" })
 
 local function new_node()
     return { static = {}, param = nil, wild = nil, handlers = nil, mount = nil }
@@ -69,7 +73,8 @@ local function decode(seg)
         return nil -- a % not followed by two hex digits
     end
     local out = seg:gsub("%%(%x%x)", hex_byte)
-    if out == "." or out == ".." or out:find("\0", 1, true) then
+    -- nor a dot segment brought in by %2F ("..%2F.." would be one parameter "../..")
+    if out:find("\0", 1, true) or ("/" .. out .. "/"):find("/%.%.?/") then
         return nil
     end
     return out
@@ -130,7 +135,7 @@ function Router:route(methods, pattern, handler)
     if type(handler) ~= "function" then
         error("route '" .. tostring(pattern) .. "' needs a handler function", 2)
     end
-    local node = node_for(self.root, pattern)
+    local node = node_for(state[self].root, pattern)
     node.handlers = node.handlers or {}
     for _, method in ipairs(methods) do
         if type(method) ~= "string" or not method:match("^[!#$%%&'*+%-.^_`|~%w]+$") then
@@ -158,7 +163,8 @@ function Router:use(fn)
     if type(fn) ~= "function" then
         error("router:use needs a function", 2)
     end
-    self.before[#self.before + 1] = fn
+    local before = state[self].before
+    before[#before + 1] = fn
     return self
 end
 
@@ -170,7 +176,7 @@ function Router:mount(prefix, sub)
     if getmetatable(sub) ~= Router or sub == self then
         error("router:mount needs another router made by lunaserve.router.new()", 2)
     end
-    local node = self.root
+    local node = state[self].root
     for _, seg in ipairs(split(prefix)) do
         if seg == "" or seg:match("^[:*]") then
             error("mount prefix '" .. prefix .. "' must be static, without a trailing slash", 2)
@@ -285,7 +291,7 @@ end
 
 -- Runs the router's handlers that come before routes; true once one has answered.
 local function run_before(self, req, res)
-    for _, fn in ipairs(self.before) do
+    for _, fn in ipairs(state[self].before) do
         fn(req, res)
         if res.finished or res.headersSent then
             return true
@@ -300,20 +306,20 @@ local function dispatch(self, req, res, segs, raw, i)
     if run_before(self, req, res) then
         return
     end
-    local n, method = #segs, req.method
+    local root, n, method = state[self].root, #segs, req.method
     local params = {}
-    local node = match(self.root, segs, i, n, params, for_method(method))
+    local node = match(root, segs, i, n, params, for_method(method))
     if node then
         req.params = params
         local h = node.handlers
         return (h[method] or h.GET)(req, res)
     end
-    local sub, at = mount_for(self.root, segs, i, n)
+    local sub, at = mount_for(root, segs, i, n)
     if sub then
         return dispatch(sub, req, res, segs, raw, at)
     end
     local allow = {}
-    methods_of(self.root, segs, i, n, allow)
+    methods_of(root, segs, i, n, allow)
     if next(allow) then
         if allow.GET then
             allow.HEAD = true
@@ -335,7 +341,7 @@ local function dispatch(self, req, res, segs, raw, i)
     elseif n > 0 then
         alt[n + 1], alt_raw[n + 1] = "", ""
     end
-    if n > 0 and match(self.root, alt, i, #alt, {}, for_method(method)) then
+    if n > 0 and match(root, alt, i, #alt, {}, for_method(method)) then
         local q = req.query
         res:setHeader("Location", "/" .. table.concat(alt_raw, "/") .. (q ~= "" and "?" .. q or ""))
         return answer(res, 308, "")
@@ -377,7 +383,8 @@ end
 
 -- router.new(): an empty router. It is an app as it is: `return router` from the app file.
 function M.new()
-    local self = setmetatable({ root = new_node(), before = {} }, Router)
+    local self = setmetatable({}, Router)
+    state[self] = { root = new_node(), before = {} }
     self.handle = function(a, b, c) -- app.handle(req, res) and app:handle(req, res) alike
         if rawequal(a, self) then
             return handle(self, b, c)
