@@ -35,7 +35,8 @@ describe("router registration", function()
     it("refuses a parameter without a name and an empty segment", function()
         refuses(function() router.new():get("/items/:", noop) end,
             "route '/items/:': a parameter needs a name (:name or *name)")
-        refuses(function() router.new():get("/a//b", noop) end, "route '/a//b' has an empty segment")
+        refuses(function() router.new():get("/a//b", noop) end,
+            "route '/a//b' has an empty segment")
     end)
 
     it("refuses the same method twice on one pattern", function()
@@ -46,7 +47,8 @@ describe("router registration", function()
 
     it("refuses a method that is not a token and a handler that is not a function", function()
         refuses(function() router.new():route("GE T", "/x", noop) end, "not a method name: GE T")
-        refuses(function() router.new():get("/x", "nope") end, "route '/x' needs a handler function")
+        refuses(function() router.new():get("/x", "nope") end,
+            "route '/x' needs a handler function")
     end)
 
     it("refuses a mount prefix with a parameter, a second mount there, and itself", function()
@@ -54,7 +56,8 @@ describe("router registration", function()
         refuses(function() r:mount("/users/:id", router.new()) end,
             "mount prefix '/users/:id' must be static, without a trailing slash")
         r:mount("/api", router.new())
-        refuses(function() r:mount("/api", router.new()) end, "a router is mounted at '/api' already")
+        refuses(function() r:mount("/api", router.new()) end,
+            "a router is mounted at '/api' already")
         refuses(function() r:mount("/self", r) end,
             "router:mount needs another router made by lunaserve.router.new()")
     end)
