@@ -17,7 +17,8 @@
 -- - each segment is percent-decoded on its own, so `%2F` stays inside its parameter; a bad
 --   escape (`%`, `%4`, `%zz`), a `%00`, and a `.` or `..` segment (written plainly, as
 --   `%2e%2e`, or inside a segment between `%2F`s) get 400: a client normalises dot segments
---   before it sends (RFC 3986 5.2.4), so on the wire they are a mistake or an attack;
+--   before it sends (RFC 3986 5.2.4), so on the wire they are a mistake or an attack (this
+--   400 comes before the handlers of router:use: the request names nothing);
 -- - a trailing slash is part of the path: `/items/` is not `/items`. When no route takes the
 --   path but the other form has a route for the method, the answer is 308 to that form (the
 --   query kept; 308 keeps the method and the body);
