@@ -371,6 +371,47 @@ static int req_tostring(lua_State *L) {
     return 1;
 }
 
+/* The names req answers itself; an app may not set them. */
+static int is_request_field(const char *key) {
+    static const char *const names[] = {"method",        "url",      "path",     "query",
+                                        "httpVersion",   "headers",  "trailers", "rawHeaders",
+                                        "remoteAddress", "complete", "aborted",  NULL};
+    for (int i = 0; names[i]; i++)
+        if (strcmp(key, names[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Pushes the field the app set on this request (req.params from lunaserve.router, say), or
+ * nil. They live in the request's cache table, beside the header tables, whose names an app
+ * cannot set. */
+static void push_app_field(lua_State *L, int req_idx, int key_idx) {
+    push_res(L, req_idx);
+    if (lua_getiuservalue(L, -1, SLOT_CACHE) == LUA_TTABLE) {
+        lua_pushvalue(L, key_idx);
+        lua_rawget(L, -2);
+    } else {
+        lua_pushnil(L);
+    }
+}
+
+/* req.name = value for names req does not own: libraries attach what they computed for this
+ * request (lunaserve.router's req.params) without a table of their own keyed by request. */
+static int req_newindex(lua_State *L) {
+    req_check(L, 1);
+    const char *key = luaL_checkstring(L, 2);
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, lua_upvalueindex(2)) != LUA_TNIL || is_request_field(key))
+        return luaL_error(L, "lunaserve.req field '%s' cannot be set", key);
+    lua_settop(L, 3);
+    push_res(L, 1);
+    push_cache(L, 4);
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, 3);
+    lua_rawset(L, -3);
+    return 0;
+}
+
 static int req_index(lua_State *L) {
     /* methods first (see res_index) */
     lua_settop(L, 2);
@@ -397,7 +438,7 @@ static int req_index(lua_State *L) {
                                    : strcmp(key, "rawHeaders") == 0;
     if (r->conn && !is_table) {
         if (!compute_field(L, ls_conn_request(r->conn), r->conn, NULL, key))
-            lua_pushnil(L);
+            push_app_field(L, 1, 2);
         return 1;
     }
     push_res(L, 1);
@@ -428,7 +469,7 @@ static int req_index(lua_State *L) {
         q = &f->q, addr = f->addr;
     }
     if (!q || !compute_field(L, q, r->conn, addr, key)) {
-        lua_pushnil(L);
+        push_app_field(L, 1, 2);
         return 1;
     }
     if (is_table && (key[0] != 't' || q->body_done)) { /* trailers: only the final table */
@@ -455,6 +496,10 @@ void ls_req_open(lua_State *L) {
     lua_pushvalue(L, -2);
     lua_pushcclosure(L, req_index, 2);
     lua_setfield(L, -3, "__index");
+    lua_pushvalue(L, -2);
+    lua_pushvalue(L, -2);
+    lua_pushcclosure(L, req_newindex, 2);
+    lua_setfield(L, -3, "__newindex");
     lua_pop(L, 1); /* mt */
     lua_pushvalue(L, -1);
     lua_pushcclosure(L, req_tostring, 1);
