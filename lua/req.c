@@ -486,6 +486,8 @@ void ls_req_open(lua_State *L) {
         {NULL, NULL}};
     /* written in Lua (lua_methods.c) */
     static const ls_lua_method lua_methods[] = {{"json", "lunaserve.json", "req_json"},
+                                                {"form", "lunaserve.form", "req_form"},
+                                                {"parts", "lunaserve.multipart", "req_parts"},
                                                 {NULL, NULL, NULL}};
     luaL_newmetatable(L, LS_REQ_MT); /* mt */
     lua_newtable(L);                 /* mt, methods */

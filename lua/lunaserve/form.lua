@@ -119,4 +119,20 @@ function form.encode(t)
   return table.concat(out, "&")
 end
 
+-- req:form(): the fields of an application/x-www-form-urlencoded request body (read whole,
+-- within the body limit), as form.parse gives them; nil, err for another Content-Type, a
+-- body that could not be read, or too many fields.
+function form.req_form(req)
+  local ctype = req.headers["content-type"] or ""
+  local mtype = ctype:match("^%s*([^;%s]+)")
+  if not mtype or mtype:lower() ~= "application/x-www-form-urlencoded" then
+    return nil, "not a form (Content-Type: " .. (ctype ~= "" and ctype or "none") .. ")"
+  end
+  local body, err = req:body()
+  if not body then
+    return nil, err
+  end
+  return form.parse(body)
+end
+
 return form

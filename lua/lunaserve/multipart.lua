@@ -374,4 +374,9 @@ function multipart.parts(req, opts)
   end
 end
 
+-- req:parts([opts]): multipart.parts(req, opts).
+function multipart.req_parts(req, opts)
+  return multipart.parts(req, opts)
+end
+
 return multipart

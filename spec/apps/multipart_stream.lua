@@ -1,9 +1,9 @@
--- Test app for spec/multipart_stream_spec.lua: POST / with a multipart/form-data body; each
+-- Test app for spec/multipart_stream_spec.lua: POST / with a multipart/form-data body, read with
+-- req:parts(); each
 -- part is read as it streams in and answered as one line
 --   name|filename|type|bytes|first 8 bytes (hex)|last 8 bytes (hex)
 -- then a last line "peak KiB N": the most the Lua heap grew over its size before the body
 -- was read, sampled after every chunk. A malformed body answers 400 with the error.
-local multipart = require("lunaserve.multipart")
 
 local function hex(s)
     return (s:gsub(".", function(c) return string.format("%02x", c:byte()) end))
@@ -13,7 +13,7 @@ return function(req, res)
     collectgarbage()
     local base, peak = collectgarbage("count"), 0
     local lines = {}
-    for part, err in multipart.parts(req) do
+    for part, err in req:parts() do
         if not part then
             res.statusCode = 400
             return res:finish(err .. "\n")
