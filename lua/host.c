@@ -117,7 +117,8 @@ static void note_loaded_files(lua_State *L) {
     lua_newtable(L);
     lua_setfield(L, LUA_REGISTRYINDEX, LOADED_FILES);
     lua_getglobal(L, "package");
-    if (lua_getfield(L, -1, "searchers") == LUA_TTABLE && lua_rawgeti(L, -1, 2) == LUA_TFUNCTION) {
+    if (lua_getfield(L, -1, "searchers") == LUA_TTABLE &&
+        lua_rawgeti(L, -1, 2) == LUA_TFUNCTION) {
         lua_pushcclosure(L, noting_searcher, 1);
         lua_rawseti(L, -2, 2);
         lua_pop(L, 2);

@@ -16,7 +16,8 @@ function M.start(host)
     local dir = S.mktempdir()
     local cmd = string.format("%s --host %s --port 0", S.shquote(S.bin()), S.shquote(host))
     local inner = string.format("%s </dev/null >%s/out 2>%s/err & echo $! >%s/pid.tmp && "
-        .. "mv %s/pid.tmp %s/pid; wait $!; echo $? >%s/status", cmd, dir, dir, dir, dir, dir, dir)
+        .. "mv %s/pid.tmp %s/pid; wait $!; echo $? >%s/status.tmp && mv %s/status.tmp %s/status",
+        cmd, dir, dir, dir, dir, dir, dir, dir, dir)
     os.execute("sh -c " .. S.shquote(inner) .. " </dev/null >/dev/null 2>&1 &")
     local self = setmetatable({ dir = dir }, Server)
     local line = S.wait_for(function()
@@ -39,14 +40,28 @@ end
 function Server:get(addr)
     local c = assert(addr:find(":", 1, true) and socket.tcp6() or socket.tcp())
     c:settimeout(3)
-    assert(c:connect(addr, self.port))
-    assert(c:send("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
-    local data, err, partial = c:receive("*a")
+    local where = string.format("%s port %s (%q; stderr: %s)", addr, tostring(self.port),
+        self.line, S.read_file(self.dir .. "/err") or "")
+    local ok, err = c:connect(addr, self.port)
+    if not ok then
+        c:close()
+        error("connect to " .. where .. ": " .. tostring(err), 2)
+    end
+    ok, err = c:send("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    if not ok then
+        c:close()
+        error("send to " .. where .. ": " .. tostring(err), 2)
+    end
+    local data, rerr, partial = c:receive("*a")
     c:close()
-    return data or partial, err
+    if not data and rerr ~= "closed" then
+        error("receive from " .. where .. ": " .. tostring(rerr), 2)
+    end
+    return data or partial
 end
 
--- SIGTERM, then the exit status within 10 s (SIGKILL and nil after that).
+-- SIGTERM, then the exit status within 10 s (SIGKILL and nil after that) and stderr. (The status file
+-- appears by a rename, so it is never read half-written.)
 function Server:stop()
     if self.pid then
         os.execute("kill -TERM " .. self.pid .. " 2>/dev/null")
@@ -56,8 +71,18 @@ function Server:stop()
         os.execute("kill -KILL " .. self.pid .. " 2>/dev/null")
         S.wait_for(function() return S.read_file(self.dir .. "/status") end, 5)
     end
+    local log = S.read_file(self.dir .. "/err") or ""
     os.execute("rm -rf " .. S.shquote(self.dir))
-    return st and tonumber(st:match("%d+"))
+    return st and tonumber(st:match("%d+")), log
+end
+
+-- stop(), asserting a clean exit: status 0 and no sanitizer report.
+function Server:stop_ok()
+    local st, log = self:stop()
+    if st ~= 0 or log:find("Sanitizer", 1, true) or log:find("runtime error:", 1, true) then
+        error(string.format("lunaserve exited with status %s after SIGTERM\nstderr:\n%s",
+            tostring(st), log), 2)
+    end
 end
 
 return M
