@@ -8,19 +8,25 @@ FUZZ_TIME  ?= 60
 APP        ?= apps/hello
 JOBS       ?= $(shell nproc)
 
-DEPS       = gcc make cmake pkg-config liblua5.4-dev lua5.4 libuv1-dev node-llhttp \
-             lua-busted lua-socket lua-cjson wrk clang libclang-rt-14-dev \
+# RUN_DEPS build and run lunaserve and its bundled apps (`make build`, `make run`);
+# TEST_DEPS add what the specs, the fuzzer and the services they start need (`make test`).
+RUN_DEPS   = gcc make cmake pkg-config liblua5.4-dev libuv1-dev node-llhttp libpq-dev \
+             lua-cjson
+TEST_DEPS  = $(RUN_DEPS) lua5.4 lua-busted lua-socket wrk clang libclang-rt-14-dev \
              redis-server lua-nginx-redis python3 iproute2 procps \
-             postgresql libpq-dev util-linux curl
+             postgresql util-linux curl
 BENCH_DEPS = wrk python3 util-linux procps nginx libnginx-mod-http-lua lua-http lua5.2 \
              lua-luv nodejs redis-server redis-tools lua-nginx-redis postgresql libpq-dev
 
-.PHONY: all deps build asan fuzz-build fuzz run test bench bench-api clean
+.PHONY: all deps test-deps build asan fuzz-build fuzz run test bench bench-api clean
 
 all: build
 
 deps:
-	@sh bench/deps.sh $(DEPS)
+	@sh bench/deps.sh $(RUN_DEPS)
+
+test-deps:
+	@sh bench/deps.sh $(TEST_DEPS)
 
 $(BUILD)/Makefile: CMakeLists.txt
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
@@ -31,14 +37,14 @@ $(ASAN_BUILD)/Makefile: CMakeLists.txt
 build: deps $(BUILD)/Makefile
 	cmake --build $(BUILD) -j $(JOBS)
 
-asan: deps $(ASAN_BUILD)/Makefile
+asan: test-deps $(ASAN_BUILD)/Makefile
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 
 $(FUZZ_BUILD)/Makefile: CMakeLists.txt
 	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DLS_FUZZ=ON \
 	  -DCMAKE_C_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined"
 
-fuzz-build: deps $(FUZZ_BUILD)/Makefile
+fuzz-build: test-deps $(FUZZ_BUILD)/Makefile
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_conn
 
 # Fuzzes the connection's input path for FUZZ_TIME seconds; new inputs go to build-fuzz/corpus.
@@ -51,7 +57,7 @@ run: build
 	$(BUILD)/lunaserve --host 127.0.0.1 --port $${PORT:-8080} $(APP)
 
 # C unit tests, then the busted specs against the release build and the ASan+UBSan build.
-test: build asan fuzz-build
+test: test-deps build asan fuzz-build
 	sh spec/run.sh $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
 
 bench: build

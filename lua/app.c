@@ -127,6 +127,71 @@ const char *ls_vm_app_settings(ls_vm *vm, ls_settings *settings) {
     return NULL;
 }
 
+/* The names the app's table takes, for an error message: "handle, host, port, ...". */
+static void valid_keys(char *out, size_t size) {
+    size_t n = (size_t)snprintf(out, size, "handle");
+    for (size_t i = 0; i < ls_setting_count && n < size; i++)
+        n += (size_t)snprintf(out + n, size - n, ", %s", ls_setting_defs[i].name);
+}
+
+const char *ls_vm_app_check(ls_vm *vm) {
+    static char err[8192];
+    lua_State *L = vm->L;
+    int top = lua_gettop(L);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, vm->app_ref);
+    if (!lua_istable(L, -1)) {
+        lua_settop(L, top);
+        return NULL;
+    }
+    const char *bad = NULL; /* (on the stack until the message is made) */
+    lua_pushnil(L);
+    while (!bad && lua_next(L, -2)) {
+        lua_pop(L, 1); /* the value */
+        if (lua_type(L, -1) != LUA_TSTRING) {
+            char keys[2048];
+            valid_keys(keys, sizeof keys);
+            snprintf(err, sizeof err, "%s: a %s key in the app's table; valid keys: %s",
+                     vm->app_path, luaL_typename(L, -1), keys);
+            lua_settop(L, top);
+            return err;
+        }
+        const char *key = lua_tostring(L, -1);
+        if (strcmp(key, "handle") == 0)
+            continue;
+        const ls_setting_def *def = ls_setting_find(key);
+        if (def && strcmp(def->name, key) == 0)
+            continue;
+        bad = key;
+    }
+    if (!bad) {
+        lua_settop(L, top);
+        return NULL;
+    }
+    char dashed[128];
+    snprintf(dashed, sizeof dashed, "%s", bad);
+    for (char *p = dashed; *p; p++)
+        if (*p == '_')
+            *p = '-';
+    if (ls_setting_cli_only(bad)) {
+        snprintf(err, sizeof err,
+                 "%s: '%s' in the app's table: only the command line sets it (--%s)",
+                 vm->app_path, bad, dashed);
+    } else {
+        char keys[2048], guess[160] = "";
+        const char *near = ls_setting_nearest(bad);
+        valid_keys(keys, sizeof keys);
+        if (near && ls_setting_cli_only(near))
+            snprintf(guess, sizeof guess, " (did you mean '%s'? only the command line sets it)",
+                     near);
+        else if (near)
+            snprintf(guess, sizeof guess, " (did you mean '%s'?)", near);
+        snprintf(err, sizeof err, "%s: unknown key '%s' in the app's table%s; valid keys: %s",
+                 vm->app_path, bad, guess, keys);
+    }
+    lua_settop(L, top);
+    return err;
+}
+
 int ls_traceback(lua_State *L) {
     const char *msg = lua_tostring(L, 1);
     if (!msg)

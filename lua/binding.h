@@ -111,9 +111,14 @@ void ls_budget_end(uint64_t saved);
  * sleep) as a handler may. Returns 0 (loaded), -1 (*err: "file:line: message", valid while
  * vm lives), or 1: the code waits, and vm->on_loaded tells the outcome later. */
 int ls_vm_load(ls_vm *vm, const char *path, const char **err);
-/* Applies the settings named in the app's table (app values; unknown keys are ignored).
- * Returns NULL or a message. */
+/* Applies the settings named in the app's table (app values; other keys are left to
+ * ls_vm_app_check). Returns NULL or a message. */
 const char *ls_vm_app_settings(ls_vm *vm, ls_settings *settings);
+/* What lunaserve takes in the app's table: 'handle' and the settings. Any other key is an
+ * error that names the valid keys and the nearest one (or, for --workers and the like, says
+ * that only the command line sets it). (api_bench skips it: its apps carry fields of its
+ * own.) Returns NULL or a message. */
+const char *ls_vm_app_check(ls_vm *vm);
 /* The message handler for lua_pcall: the message with a traceback. */
 int ls_traceback(lua_State *L);
 

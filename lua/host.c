@@ -10,6 +10,7 @@
 
 #include "log.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -60,6 +61,72 @@ void ls_host_gc_soon(ls_host *h) {
     uv_timer_start(&h->gc, on_gc, at - now, 0);
 }
 
+/* A state that is not the current one and that nothing uses any more: freed soon (never
+ * from inside one of its own callbacks). */
+static void discard(ls_host *h, ls_vm *vm) {
+    ls_timers_cancel(vm); /* what a failed load started never runs */
+    vm->retired = 1;
+    vm->next = h->retired;
+    h->retired = vm;
+    ls_host_collect_soon(h);
+}
+
+/* An app whose table lunaserve cannot take (an unknown key, a bad setting's value) has not
+ * loaded: at start the server does not start, on reload the old code keeps serving. */
+static const char *table_error(ls_host *h, ls_vm *vm) {
+    const char *err = ls_vm_app_check(vm);
+    if (!err) {
+        ls_settings scratch;
+        ls_settings_defaults(&scratch);
+        err = ls_vm_app_settings(vm, &scratch);
+    }
+    if (!err)
+        return NULL;
+    snprintf(h->load_err, sizeof h->load_err, "%s", err);
+    return h->load_err;
+}
+
+/* A state whose code loaded but whose table is refused: dropped as a failed load's is. */
+static void refuse(ls_host *h, ls_vm *vm) {
+    ls_release_all(&vm->owns); /* what its load connected */
+    discard(h, vm);
+}
+
+/* The registry's set of files that require found in a state (their paths as found). */
+#define LOADED_FILES "lunaserve.host.loaded_files"
+
+/* package.searchers[2] (Lua files on package.path), wrapped so that the file it finds is
+ * noted: a single-file app is reloaded when one of its own modules changes, not when any
+ * file beside it does. upvalue 1: the original searcher. */
+static int noting_searcher(lua_State *L) {
+    lua_settop(L, 1);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushvalue(L, 1);
+    lua_call(L, 1, 2);
+    if (lua_isfunction(L, -2) && lua_type(L, -1) == LUA_TSTRING) {
+        lua_getfield(L, LUA_REGISTRYINDEX, LOADED_FILES);
+        lua_pushvalue(L, -2);
+        lua_pushboolean(L, 1);
+        lua_rawset(L, -3);
+        lua_pop(L, 1);
+    }
+    return 2;
+}
+
+static void note_loaded_files(lua_State *L) {
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, LOADED_FILES);
+    lua_getglobal(L, "package");
+    if (lua_getfield(L, -1, "searchers") == LUA_TTABLE &&
+        lua_rawgeti(L, -1, 2) == LUA_TFUNCTION) {
+        lua_pushcclosure(L, noting_searcher, 1);
+        lua_rawseti(L, -2, 2);
+        lua_pop(L, 2);
+        return;
+    }
+    lua_pop(L, 3);
+}
+
 /* Loads the app into a new state. Returns it (loaded, or *waiting: its code waits, and
  * vm->on_loaded tells the outcome), or NULL with the message in *err. */
 static ls_vm *load(ls_host *h, const char **err, int *waiting) {
@@ -70,6 +137,7 @@ static ls_vm *load(ls_host *h, const char **err, int *waiting) {
         return NULL;
     }
     vm->host = h;
+    note_loaded_files(vm->L);
     int r = ls_vm_load(vm, h->app, err);
     if (r < 0) {
         /* (a copy: the message lives in vm) */
@@ -80,17 +148,11 @@ static ls_vm *load(ls_host *h, const char **err, int *waiting) {
         return NULL;
     }
     *waiting = r == 1;
+    if (r == 0 && (*err = table_error(h, vm))) {
+        refuse(h, vm);
+        return NULL;
+    }
     return vm;
-}
-
-/* A state that is not the current one and that nothing uses any more: freed soon (never
- * from inside one of its own callbacks). */
-static void discard(ls_host *h, ls_vm *vm) {
-    ls_timers_cancel(vm); /* what a failed load started never runs */
-    vm->retired = 1;
-    vm->next = h->retired;
-    h->retired = vm;
-    ls_host_collect_soon(h);
 }
 
 const char *ls_host_init(ls_host *h, uv_loop_t *loop, ls_server *server, const char *app) {
@@ -126,6 +188,11 @@ const char *ls_host_init(ls_host *h, uv_loop_t *loop, ls_server *server, const c
         uv_run(loop, UV_RUN_NOWAIT);
         return h->load_err;
     }
+    if (waiting && (err = table_error(h, vm))) {
+        refuse(h, vm);
+        uv_run(loop, UV_RUN_NOWAIT);
+        return err;
+    }
     h->current = vm;
     return NULL;
 }
@@ -147,6 +214,8 @@ static void swap_in(ls_host *h, ls_vm *vm) {
 static void reload_loaded(ls_vm *vm, const char *err) {
     ls_host *h = vm->host;
     h->loading = NULL;
+    if (!err && !h->closing && (err = table_error(h, vm)))
+        ls_release_all(&vm->owns);
     if (err || h->closing) {
         if (err)
             ls_log(LS_LOG_ERROR, "reload failed, still serving the previous code: %s", err);
@@ -187,6 +256,38 @@ static void on_sighup(uv_signal_t *s, int signum) {
 
 static void on_debounced(uv_timer_t *t) { ls_host_reload(t->data); }
 
+/* Whether FILE, in the watched folder, is the app's own code: for a single-file app the
+ * file itself or a module that the serving state loaded from that folder. */
+static int is_app_code(ls_host *h, const char *file) {
+    if (h->watch_all)
+        return 1;
+    const char *slash = strrchr(h->app, '/');
+    if (strcmp(slash ? slash + 1 : h->app, file) == 0)
+        return 1;
+    lua_State *L = h->current->L;
+    int found = 0;
+    lua_getfield(L, LUA_REGISTRYINDEX, LOADED_FILES);
+    if (!lua_istable(L, -1)) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    lua_pushnil(L);
+    while (!found && lua_next(L, -2)) {
+        lua_pop(L, 1);
+        const char *path = lua_tostring(L, -1);
+        const char *base = strrchr(path, '/');
+        char dir[4096], real[PATH_MAX];
+        if (base)
+            snprintf(dir, sizeof dir, "%.*s", (int)(base - path), path);
+        else
+            snprintf(dir, sizeof dir, ".");
+        base = base ? base + 1 : path;
+        found = strcmp(base, file) == 0 && realpath(dir, real) && strcmp(real, h->watch_dir) == 0;
+    }
+    lua_settop(L, found ? -3 : -2);
+    return found;
+}
+
 static void on_change(uv_fs_event_t *w, const char *file, int events, int status) {
     (void)events;
     ls_host *h = w->data;
@@ -195,7 +296,7 @@ static void on_change(uv_fs_event_t *w, const char *file, int events, int status
     /* Only code counts (a log file written next to the app must not cause reloads), and
      * editors save in several steps (temp file, rename): reload once they settle. */
     size_t n = file ? strlen(file) : 0;
-    if (n < 5 || file[0] == '.' || strcmp(file + n - 4, ".lua") != 0)
+    if (n < 5 || file[0] == '.' || strcmp(file + n - 4, ".lua") != 0 || !is_app_code(h, file))
         return;
     uv_timer_start(&h->debounce, on_debounced, RELOAD_DEBOUNCE_MS, 0);
 }
@@ -211,7 +312,8 @@ int ls_host_watch(ls_host *h, int sighup, int files) {
     if (!files)
         return 0;
     char dir[4096];
-    if (is_dir(h->app)) {
+    h->watch_all = is_dir(h->app);
+    if (h->watch_all) {
         snprintf(dir, sizeof dir, "%s", h->app);
     } else {
         const char *slash = strrchr(h->app, '/');
@@ -220,6 +322,8 @@ int ls_host_watch(ls_host *h, int sighup, int files) {
         else
             snprintf(dir, sizeof dir, ".");
     }
+    char real[PATH_MAX];
+    snprintf(h->watch_dir, sizeof h->watch_dir, "%s", realpath(dir, real) ? real : dir);
     uv_fs_event_init(h->loop, &h->watcher);
     h->watcher.data = h;
     h->handles++;

@@ -22,6 +22,8 @@ struct ls_host {
     uv_signal_t sighup;
     uv_fs_event_t watcher;
     int watching;
+    int watch_all;        /* a folder app: any .lua file in it; else the file and its modules */
+    char watch_dir[4096]; /* the folder watched, resolved (realpath) */
     int closing;
     int handles;
     unsigned long reloads;
@@ -30,7 +32,9 @@ struct ls_host {
 /* Loads APP (running the loop while its code waits); returns NULL, or the error
  * ("file:line: message"). The host is to be stopped and freed either way. */
 const char *ls_host_init(ls_host *h, uv_loop_t *loop, ls_server *server, const char *app);
-/* Reload on SIGHUP (sighup) and/or when a file in the app's folder changes (files). */
+/* Reload on SIGHUP (sighup) and/or when code changes (files): for a folder app, any .lua
+ * file in the folder; for a single-file app, that file and the modules it loaded from its
+ * folder (another app saved beside it does not reload it). */
 int ls_host_watch(ls_host *h, int sighup, int files);
 /* Loads the app anew; 0 (done, or under way while the new code waits), or -1 (logged) when
  * the old code keeps serving. */

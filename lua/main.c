@@ -37,13 +37,18 @@ static void usage(FILE *out) {
     }
     fprintf(out, "  %-20s %-8s %s\n", "--workers", "N|auto",
             "N worker processes under a master (default: one process, no master)");
-    fprintf(out, "  %-20s %-8s %s\n", "--reload", "", "reload the app when a file in its folder changes");
+    fprintf(out, "  %-20s %-8s %s\n", "--reload", "",
+            "reload the app when its code changes (a folder app: any .lua file in it; a file: "
+            "it and the modules it loaded from its folder)");
     fprintf(out, "  %-20s %-8s %s\n", "--log-level", "LEVEL", "error, warn, info (default), debug");
-    fprintf(out, "  %-20s %-8s %s\n", "--help", "", "this text");
-    fprintf(out, "  %-20s %-8s %s\n", "--version", "", "the version");
-    fprintf(out, "\nSettings may also be set in the app's table, e.g. "
+    fprintf(out, "  %-20s %-8s %s\n", "-h, --help", "", "this text");
+    fprintf(out, "  %-20s %-8s %s\n", "-v, --version", "", "the version");
+    fprintf(out, "\nBYTES take a suffix k, m or g (64k, 1m, 2g). HOST is an IP address (127.0.0.1, "
+                 "0.0.0.0, ::1, [::1], ::) or localhost.\n"
+                 "Settings may also be set in the app's table, e.g. "
                  "return { handle = fn, keepalive_timeout = 10 };\n"
-                 "the command line wins.\n");
+                 "the command line wins. --workers, --reload and --log-level are for the command "
+                 "line only.\n");
 }
 
 typedef struct {
@@ -190,13 +195,26 @@ int main(int argc, char **argv) {
             return 2;
         }
     }
+    int options_end = 0; /* after "--" every argument is the APP */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        if (options_end || a[0] != '-' || strcmp(a, "-") == 0) {
+            if (o.app) {
+                fprintf(stderr, "lunaserve: more than one APP given (see --help)\n");
+                return 2;
+            }
+            o.app = a;
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            options_end = 1;
+            continue;
+        }
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             return 0;
         }
-        if (strcmp(a, "--version") == 0) {
+        if (strcmp(a, "--version") == 0 || strcmp(a, "-v") == 0) {
             printf("lunaserve %s (%s, libuv %s)\n", LS_VERSION, LUA_RELEASE, uv_version_string());
             return 0;
         }
@@ -204,63 +222,75 @@ int main(int argc, char **argv) {
             o.reload = 1;
             continue;
         }
-        if (strncmp(a, "--", 2) == 0 && a[2]) {
-            char name[64];
-            const char *eq = strchr(a, '=');
-            const char *value;
-            size_t n = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
-            snprintf(name, sizeof name, "%.*s", (int)n, a + 2);
-            if (eq)
-                value = eq + 1;
-            else if (i + 1 < argc)
-                value = argv[++i];
-            else {
-                fprintf(stderr, "lunaserve: --%s needs a value (see --help)\n", name);
-                return 2;
-            }
-            if (strcmp(name, "log-level") == 0) {
-                int level = ls_log_parse_level(value);
-                if (level < 0) {
-                    fprintf(stderr, "lunaserve: --log-level: expected error, warn, info or "
-                                    "debug\n");
-                    return 2;
-                }
-                ls_log_threshold = (ls_log_level)level;
-                continue;
-            }
-            if (strcmp(name, "workers") == 0) {
-                char *end;
-                long w = strcmp(value, "auto") == 0 ? sysconf(_SC_NPROCESSORS_ONLN)
-                                                    : strtol(value, &end, 10);
-                if (strcmp(value, "auto") != 0 && (*end || end == value))
-                    w = 0;
-                if (w < 1 || w > 256) {
-                    fprintf(stderr, "lunaserve: --workers: expected 1 to 256, or auto\n");
-                    return 2;
-                }
-                o.workers = (int)w;
-                continue;
-            }
-            const ls_setting_def *def = ls_setting_find(name);
-            if (!def) {
-                fprintf(stderr, "lunaserve: unknown option --%s (see --help)\n", name);
-                return 2;
-            }
-            ls_settings scratch = o.settings;
-            const char *msg = ls_setting_set(&scratch, def, value);
-            if (msg) {
-                fprintf(stderr, "lunaserve: --%s %s: %s\n", name, value, msg);
-                return 2;
-            }
-            if (o.ncli < sizeof o.cli / sizeof o.cli[0])
-                o.cli[o.ncli++] = (cli_setting){def, value};
-            continue;
-        }
-        if (o.app) {
-            fprintf(stderr, "lunaserve: more than one APP given (see --help)\n");
+        if (a[1] != '-') {
+            fprintf(stderr, "lunaserve: unknown option %s (short forms: -h, -v; see --help)\n",
+                    a);
             return 2;
         }
-        o.app = a;
+        char name[64];
+        const char *eq = strchr(a, '=');
+        const char *value;
+        size_t n = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+        snprintf(name, sizeof name, "%.*s", (int)n, a + 2);
+        if (strcmp(name, "reload") == 0 || strcmp(name, "help") == 0 ||
+            strcmp(name, "version") == 0) {
+            fprintf(stderr, "lunaserve: --%s takes no value (%s); see --help\n", name,
+                    strcmp(name, "reload") == 0
+                        ? "it reloads the app when its code changes, and SIGHUP always does"
+                        : "write it alone");
+            return 2;
+        }
+        const ls_setting_def *def = NULL;
+        if (strcmp(name, "log-level") != 0 && strcmp(name, "workers") != 0 &&
+            !(def = ls_setting_find(name))) {
+            const char *near = ls_setting_nearest(name);
+            char dashed[64] = "";
+            if (near)
+                for (size_t k = 0; near[k] && k + 1 < sizeof dashed; k++)
+                    dashed[k] = near[k] == '_' ? '-' : near[k], dashed[k + 1] = '\0';
+            fprintf(stderr, "lunaserve: unknown option --%s%s%s%s (see --help)\n", name,
+                    near ? " (did you mean --" : "", dashed, near ? "?)" : "");
+            return 2;
+        }
+        if (eq)
+            value = eq + 1;
+        else if (i + 1 < argc)
+            value = argv[++i];
+        else {
+            fprintf(stderr, "lunaserve: --%s needs a value (see --help)\n", name);
+            return 2;
+        }
+        if (strcmp(name, "log-level") == 0) {
+            int level = ls_log_parse_level(value);
+            if (level < 0) {
+                fprintf(stderr, "lunaserve: --log-level: expected error, warn, info or "
+                                "debug\n");
+                return 2;
+            }
+            ls_log_threshold = (ls_log_level)level;
+            continue;
+        }
+        if (strcmp(name, "workers") == 0) {
+            char *end;
+            long w = strcmp(value, "auto") == 0 ? sysconf(_SC_NPROCESSORS_ONLN)
+                                                : strtol(value, &end, 10);
+            if (strcmp(value, "auto") != 0 && (*end || end == value))
+                w = 0;
+            if (w < 1 || w > 256) {
+                fprintf(stderr, "lunaserve: --workers: expected 1 to 256, or auto\n");
+                return 2;
+            }
+            o.workers = (int)w;
+            continue;
+        }
+        ls_settings scratch = o.settings;
+        const char *msg = ls_setting_set(&scratch, def, value);
+        if (msg) {
+            fprintf(stderr, "lunaserve: --%s %s: %s\n", name, value, msg);
+            return 2;
+        }
+        if (o.ncli < sizeof o.cli / sizeof o.cli[0])
+            o.cli[o.ncli++] = (cli_setting){def, value};
     }
     if (!o.app)
         o.app = LS_DEFAULT_APP;

@@ -1,5 +1,7 @@
 #include "settings.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -108,11 +110,27 @@ const char *ls_setting_set(ls_settings *s, const ls_setting_def *def, const char
     char *end;
     errno = 0;
     switch (def->kind) {
-    case LS_SET_HOST:
-        if (strlen(text) == 0 || strlen(text) >= sizeof s->host)
-            return "expected a host address";
-        strcpy(field, text);
+    case LS_SET_HOST: {
+        /* An IPv6 address may come as in a URL ("[::1]"); "localhost" is the IPv4 loopback,
+         * what every client tries. A name is not resolved: a listener wants one address. */
+        static const char bad_host[] =
+            "expected an IP address (127.0.0.1, 0.0.0.0, ::1, [::1], ::) or localhost";
+        char addr[sizeof s->host];
+        size_t n = strlen(text);
+        if (n >= 2 && text[0] == '[' && text[n - 1] == ']')
+            text++, n -= 2;
+        if (n == 0 || n >= sizeof addr)
+            return bad_host;
+        memcpy(addr, text, n);
+        addr[n] = '\0';
+        if (strcmp(addr, "localhost") == 0)
+            strcpy(addr, "127.0.0.1");
+        unsigned char bin[sizeof(struct in6_addr)];
+        if (inet_pton(strchr(addr, ':') ? AF_INET6 : AF_INET, addr, bin) != 1)
+            return bad_host;
+        strcpy(field, addr);
         return NULL;
+    }
     case LS_SET_PORT: {
         long v = strtol(text, &end, 10);
         if (errno || end == text || *end || v < 0 || v > 65535)
@@ -130,15 +148,19 @@ const char *ls_setting_set(ls_settings *s, const ls_setting_def *def, const char
     case LS_SET_BYTES:
     case LS_SET_COUNT: {
         unsigned long long v = strtoull(text, &end, 10);
-        if (errno || end == text || text[0] == '-')
-            return def->kind == LS_SET_BYTES ? "expected a number of bytes" : "expected a count";
+        static const char bad_bytes[] =
+            "expected a number of bytes, optionally with a suffix k, m or g (64k, 1m, 2g)";
+        if (errno || end == text || !isdigit((unsigned char)text[0]))
+            return def->kind == LS_SET_BYTES ? bad_bytes : "expected a count";
         unsigned long long mult = 1;
-        if (def->kind == LS_SET_BYTES && (*end == 'k' || *end == 'K'))
-            mult = 1024, end++;
-        else if (def->kind == LS_SET_BYTES && (*end == 'm' || *end == 'M'))
-            mult = 1024 * 1024, end++;
-        if (*end || v > (1ULL << 40))
-            return def->kind == LS_SET_BYTES ? "expected a number of bytes" : "expected a count";
+        if (def->kind == LS_SET_BYTES && *end) {
+            const char *units = "kmg";
+            const char *u = strchr(units, tolower((unsigned char)*end));
+            if (u)
+                mult = 1ULL << (10 * (u - units + 1)), end++;
+        }
+        if (*end || v > (1ULL << 40) / mult)
+            return def->kind == LS_SET_BYTES ? bad_bytes : "expected a count";
         if (def->kind == LS_SET_BYTES)
             *(size_t *)field = (size_t)(v * mult);
         else
@@ -147,4 +169,75 @@ const char *ls_setting_set(ls_settings *s, const ls_setting_def *def, const char
     }
     }
     return "unknown setting kind";
+}
+
+const char *const ls_cli_only_options[] = {"workers", "reload", "log_level", NULL};
+
+int ls_setting_cli_only(const char *name) {
+    for (const char *const *o = ls_cli_only_options; *o; o++)
+        if (same_name(*o, name))
+            return 1;
+    return 0;
+}
+
+/* NAME as a setting would spell it: lower case, words joined by '_' ("maxBody", "Max-Body"
+ * -> "max_body"). */
+static void normalize(const char *name, char *out, size_t size) {
+    size_t n = 0;
+    for (const char *p = name; *p && n + 2 < size; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '-')
+            c = '_';
+        if (isupper(c)) {
+            if (n > 0 && out[n - 1] != '_' && !isupper((unsigned char)p[-1]))
+                out[n++] = '_';
+            c = (unsigned char)tolower(c);
+        }
+        out[n++] = (char)c;
+    }
+    out[n] = '\0';
+}
+
+/* Edits (insert, delete, substitute) from a to b; names are short. */
+static size_t distance(const char *a, const char *b) {
+    size_t la = strlen(a), lb = strlen(b), row[64];
+    if (la >= 64 || lb >= 64)
+        return (size_t)-1;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+const char *ls_setting_nearest(const char *name) {
+    char norm[64];
+    normalize(name, norm, sizeof norm);
+    /* a guess is worth making within a third of the name's length (at least 2 edits) */
+    size_t limit = strlen(norm) / 3 > 2 ? strlen(norm) / 3 : 2;
+    const char *best = NULL;
+    size_t best_d = limit + 1;
+    for (size_t i = 0; i < ls_setting_count; i++) {
+        size_t d = distance(norm, ls_setting_defs[i].name);
+        if (d < best_d)
+            best = ls_setting_defs[i].name, best_d = d;
+    }
+    for (const char *const *o = ls_cli_only_options; *o; o++) {
+        size_t d = distance(norm, *o);
+        if (d < best_d)
+            best = *o, best_d = d;
+    }
+    return best;
 }

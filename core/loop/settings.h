@@ -53,8 +53,20 @@ void ls_settings_defaults(ls_settings *s);
 /* Finds a setting by name; dashes and underscores are the same. NULL if unknown. */
 const ls_setting_def *ls_setting_find(const char *name);
 
-/* Sets one setting from text ("0.5" seconds, "16384" bytes, "64k", "1m"); returns NULL on
- * success or a static message saying what is wrong. */
+/* Sets one setting from text ("0.5" seconds, "16384" bytes, "64k", "1m", "2g"; a host is an
+ * IP address, "[::1]" or "localhost"); returns NULL on success or a static message saying
+ * what is wrong. */
 const char *ls_setting_set(ls_settings *s, const ls_setting_def *def, const char *text);
+
+/* Options that only the command line sets (they shape the process, not the server), with
+ * underscores; NULL-terminated. */
+extern const char *const ls_cli_only_options[];
+
+/* Whether NAME is one of ls_cli_only_options (dashes and underscores are the same). */
+int ls_setting_cli_only(const char *name);
+
+/* The setting or command-line-only option whose name is nearest to NAME (a typo, another
+ * case or camelCase: "maxBody" -> "max_body"), or NULL when none is near enough to guess. */
+const char *ls_setting_nearest(const char *name);
 
 #endif
