@@ -178,14 +178,15 @@ def main():
         return 0 if out["ok"] else 1
     finally:
         if proc:
+            # every process of the browser at once (its sockets close with them), then reap it
             try:
-                os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait(5)
+                os.killpg(proc.pid, signal.SIGKILL)
             except Exception:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except Exception:
-                    pass
+                pass
+            try:
+                proc.wait(10)
+            except Exception:
+                pass
         shutil.rmtree(profile, ignore_errors=True)
 
 
