@@ -105,7 +105,8 @@ static int l_hasher(lua_State *L) {
 static hasher *check_open_hasher(lua_State *L, const char *method) {
     hasher *h = luaL_checkudata(L, 1, HASHER_MT);
     if (!h->ctx)
-        luaL_error(L, "hasher:%s(): the hasher has already given its digest", method);
+        luaL_error(L, "hasher:%s(): the hasher is finished (final() ran, or it was closed)",
+                   method);
     return h;
 }
 

@@ -77,8 +77,23 @@ describe("crypto hasher", function()
         for _, call in ipairs({ "update", "final" }) do
             local ok, err = C.call(srv, "hasher_after_final", "sha256", call)
             assert.is_false(ok)
-            assert.matches("hasher:" .. call .. "%(%): the hasher has already given its digest$", err)
+            assert.are.equal("hasher:" .. call .. "(): the hasher is finished (final() ran, "
+                .. "or it was closed)", err:match("hasher:.*$"))
         end
+    end)
+
+    it("dropped without final() is freed by the collector (a clean exit under ASan)", function()
+        local n, done = C.ok(srv, "hasher_dropped", "sha256", 100)
+        assert.are.equal(1, n)
+        assert.is_true(done)
+        -- (teardown's stop_ok asserts the exit status and no sanitizer report)
+    end)
+
+    it("as a to-be-closed variable is closed at the end of its scope", function()
+        local ok, err = C.call(srv, "hasher_closed", "sha1")
+        assert.is_false(ok)
+        assert.are.equal("hasher:update(): the hasher is finished (final() ran, or it was closed)",
+            err:match("hasher:.*$"))
     end)
 
     it("raises an error for an algorithm it does not have", function()

@@ -9,6 +9,8 @@
 --   NAME may also be one of this app's own calls:
 --     "hash_pieces" (alg, piece...): a hasher fed each piece by update(), then final()
 --     "hasher_after_final" (alg, call): final(), then call ("update" or "final") again
+--     "hasher_dropped" (alg, n): n hashers fed and left to the collector without final()
+--     "hasher_closed" (alg): a to-be-closed hasher, then update() on it once closed
 -- POST /upload/ALG: the request body, read chunk by chunk with req:read() into a hasher as it
 --   streams in; answers "HEXDIGEST CHUNKS" (how many chunks the body came in).
 local cjson = require("cjson")
@@ -31,6 +33,25 @@ function own.hasher_after_final(alg, call)
         return h:update("x")
     end
     return h:final()
+end
+
+function own.hasher_dropped(alg, n)
+    for _ = 1, n do
+        crypto.hasher(alg):update("left behind")
+    end
+    collectgarbage()
+    collectgarbage()
+    return true
+end
+
+function own.hasher_closed(alg)
+    local kept
+    do
+        local h <close> = crypto.hasher(alg)
+        h:update("x")
+        kept = h
+    end
+    return kept:update("y")
 end
 
 local function arg_value(a)
