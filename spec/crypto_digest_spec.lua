@@ -48,6 +48,7 @@ describe("crypto digests", function()
         local _, d1 = C.ok(srv, "sha1", "\0\255\0")
         local _, d256 = C.ok(srv, "sha256", "\0\255\0")
         assert.are.equal("35a7ea9b5563f39b3283cded62110b88f0bbbb05", C.hex(d1))
-        assert.are.equal("2c8d07cd986f58eb210bd800133d6645c7340c59865377c8ea431cebca0b3113", C.hex(d256))
+        assert.are.equal("2c8d07cd986f58eb210bd800133d6645c7340c59865377c8ea431cebca0b3113",
+            C.hex(d256))
     end)
 end)

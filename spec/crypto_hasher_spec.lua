@@ -36,7 +36,8 @@ describe("crypto hasher", function()
 
     it("with no update gives the empty input's digest", function()
         local _, d = C.ok(srv, "hash_pieces", "sha256")
-        assert.are.equal("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", C.hex(d))
+        assert.are.equal("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            C.hex(d))
     end)
 
     it("with empty pieces between others gives the one-shot digest", function()
@@ -47,14 +48,15 @@ describe("crypto hasher", function()
     it("of a 1 MiB input in 1000-byte pieces equals the one-shot digest", function()
         local _, whole = C.ok(srv, "sha256", C.rep("\1\2\3\4", 262144))
         local pieces = {}
-        local block = ("\1\2\3\4"):rep(250)
         for i = 1, 1048 do
             pieces[i] = C.rep("\1\2\3\4", 250)
         end
         pieces[#pieces + 1] = C.rep("\1\2\3\4", 144) -- 1048 * 1000 + 576 = 1048576
-        assert.are.equal(1000, #block)
         local _, streamed = C.ok(srv, "hash_pieces", "sha256", table.unpack(pieces))
         assert.are.equal(C.hex(whole), C.hex(streamed))
+        -- (Python's hashlib)
+        assert.are.equal("92b717bc56949ff7a6e9f64ef198289f704704b4785dfcb22f6aa9755ddd6df3",
+            C.hex(streamed))
     end)
 
     it("hashes a chunked upload of a million 'a' as it streams (FIPS 180's vector)", function()

@@ -14,8 +14,8 @@ describe("crypto hex", function()
     end)
 
     it("encodes RFC 4648's base16 vectors in lower case", function()
-        for _, v in ipairs({ { "", "" }, { "f", "66" }, { "fo", "666f" }, { "foobar", "666f6f626172" },
-            { "\0\1\127\128\254\255", "00017f80feff" } }) do
+        for _, v in ipairs({ { "", "" }, { "f", "66" }, { "fo", "666f" },
+            { "foobar", "666f6f626172" }, { "\0\1\127\128\254\255", "00017f80feff" } }) do
             local _, h = C.ok(srv, "to_hex", v[1])
             assert.are.equal(v[2], h)
         end
