@@ -194,6 +194,7 @@ static int hex_value(unsigned char c) {
     return -1;
 }
 
+/* nil and a message about bad input; fmt has one %I: the length or the 1-based position. */
 static int fail(lua_State *L, const char *fmt, size_t pos) {
     lua_pushnil(L);
     lua_pushfstring(L, fmt, (lua_Integer)pos);
@@ -204,13 +205,13 @@ static int l_from_hex(lua_State *L) {
     size_t len;
     const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &len);
     if (len % 2)
-        return fail(L, "invalid hex: odd length %d", len);
+        return fail(L, "invalid hex: odd length %I", len);
     luaL_Buffer b;
     char *p = luaL_buffinitsize(L, &b, len / 2);
     for (size_t i = 0; i < len; i += 2) {
         int hi = hex_value(s[i]), lo = hex_value(s[i + 1]);
         if (hi < 0 || lo < 0)
-            return fail(L, "invalid hex: bad character at byte %d", hi < 0 ? i + 1 : i + 2);
+            return fail(L, "invalid hex: bad character at byte %I", hi < 0 ? i + 1 : i + 2);
         p[i / 2] = (char)(hi << 4 | lo);
     }
     luaL_pushresultsize(&b, len / 2);
@@ -280,7 +281,7 @@ static int b64_decode(lua_State *L, int url) {
         n--, pad++;
     size_t rem = n % 4;
     if (rem == 1 || (!url && len % 4) || (pad && len % 4))
-        return fail(L, "invalid base64: bad length %d", len);
+        return fail(L, "invalid base64: bad length %I", len);
     luaL_Buffer b;
     char *p = luaL_buffinitsize(L, &b, n / 4 * 3 + (rem ? rem - 1 : 0));
     size_t o = 0;
@@ -288,7 +289,7 @@ static int b64_decode(lua_State *L, int url) {
     for (size_t i = 0; i < n; i++) {
         int d = b64_value(s[i], url);
         if (d < 0)
-            return fail(L, "invalid base64: bad character at byte %d", i + 1);
+            return fail(L, "invalid base64: bad character at byte %I", i + 1);
         v = v << 6 | (uint32_t)d;
         if (i % 4 == 3) {
             p[o++] = (char)(v >> 16);
@@ -300,11 +301,11 @@ static int b64_decode(lua_State *L, int url) {
     /* The last group's unused low bits must be zero: one encoding per byte string. */
     if (rem == 2) {
         if (v & 15)
-            return fail(L, "invalid base64: non-zero trailing bits at byte %d", n);
+            return fail(L, "invalid base64: non-zero trailing bits at byte %I", n);
         p[o++] = (char)(v >> 4);
     } else if (rem == 3) {
         if (v & 3)
-            return fail(L, "invalid base64: non-zero trailing bits at byte %d", n);
+            return fail(L, "invalid base64: non-zero trailing bits at byte %I", n);
         p[o++] = (char)(v >> 10);
         p[o++] = (char)(v >> 2);
     }
