@@ -13,10 +13,14 @@
 --     "hasher_closed" (alg): a to-be-closed hasher, then update() on it once closed
 -- POST /upload/ALG: the request body, read chunk by chunk with req:read() into a hasher as it
 --   streams in; answers "HEXDIGEST CHUNKS" (how many chunks the body came in).
+-- GET /random: "PID AT_LOAD NOW": the serving process, 16 random bytes drawn as the app
+--   loaded and 16 drawn now, in hex (for workers: does each draw its own?).
 local cjson = require("cjson")
 local crypto = require("lunaserve.crypto")
 
 local own = {}
+
+local at_load = crypto.to_hex(crypto.random_bytes(16))
 
 function own.hash_pieces(alg, ...)
     local h = crypto.hasher(alg)
@@ -113,6 +117,12 @@ return function(req, res)
     local alg = req.path:match("^/upload/(%w+)$")
     if alg then
         return upload(req, res, alg)
+    end
+    if req.path == "/random" then
+        local f = assert(io.open("/proc/self/stat"))
+        local pid = f:read("n")
+        f:close()
+        return res:finish(pid .. " " .. at_load .. " " .. crypto.to_hex(crypto.random_bytes(16)))
     end
     if req.method == "POST" and req.path == "/call" then
         res:setHeader("Content-Type", "application/json")
