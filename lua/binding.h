@@ -188,6 +188,9 @@ void ls_pg_close_all(ls_vm *vm);
 /* http_parser.c: package.preload["lunaserve.http_parser"] (for lunaserve.http) */
 void ls_http_parser_preload(lua_State *L);
 
+/* crypto.c: package.preload["lunaserve.crypto"] */
+void ls_crypto_preload(lua_State *L);
+
 /* sleep.c */
 int ls_l_sleep(lua_State *L);
 void ls_sleep_close_all(ls_vm *vm);
