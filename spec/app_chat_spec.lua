@@ -102,9 +102,6 @@ describe("apps/chat", function()
         end)
 
         lazy_teardown(function()
-            if os.getenv("CHAT_DEBUG") then
-                os.execute("ss -tnp | grep :" .. srv.port)
-            end
             S.stop_beside(pg, srv)
         end)
 

@@ -139,15 +139,27 @@ if URL then
         return rows, err
     end
 
-    -- The listener: one connection of its own per worker, waiting for notifications until
-    -- the code is replaced or the worker stops; it reconnects after a failure.
+    -- The listener: one connection of its own per worker, listening before the worker
+    -- serves (so no message posted after that is missed), then waiting for notifications in
+    -- a timer until the code is replaced or the worker stops; it reconnects after a failure.
+    local first = assert(pg.connect(URL))
+    assert(first:listen(CHANNEL))
     assert(lunaserve.timer.at(0, function(premature)
         if premature then
             return
         end
         while not lunaserve.exiting() do
-            local db, err = pg.connect(URL)
-            if db and db:listen(CHANNEL) then
+            local db, err = first, nil
+            first = nil
+            if not db then
+                db, err = pg.connect(URL)
+                local listening, lerr = db and db:listen(CHANNEL)
+                if db and not listening then
+                    db:close()
+                    db, err = nil, lerr
+                end
+            end
+            if db then
                 while not lunaserve.exiting() do
                     local note, werr = db:wait_for_notification(2)
                     if note then
@@ -159,7 +171,7 @@ if URL then
                         break
                     end
                 end
-            elseif err then
+            else
                 io.stderr:write("chat: cannot listen: ", tostring(err), "\n")
             end
             if db then
