@@ -11,7 +11,7 @@ JOBS       ?= $(shell nproc)
 DEPS       = gcc make cmake pkg-config liblua5.4-dev lua5.4 libuv1-dev node-llhttp \
              lua-busted lua-socket lua-cjson wrk clang libclang-rt-14-dev \
              redis-server lua-nginx-redis python3 iproute2 procps \
-             postgresql libpq-dev util-linux curl
+             postgresql libpq-dev util-linux curl media-types
 BENCH_DEPS = wrk python3 util-linux procps nginx libnginx-mod-http-lua lua-http lua5.2 \
              lua-luv nodejs redis-server redis-tools lua-nginx-redis postgresql libpq-dev
 
