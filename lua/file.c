@@ -211,8 +211,8 @@ static int l_file_close(lua_State *L) {
     return 0;
 }
 
-/* f:list(): a directory's entries but . and .., as {name =, dir = bool} (a symlink is
- * reported as what it points to when that stays beneath the directory, else as a file). */
+/* f:list(): a directory's entries but . and .., as {name =, dir = bool}, unsorted (a
+ * symlink counts as what it points to, wherever that is: opening it is what checks). */
 static int l_file_list(lua_State *L) {
     lfile *f = check_file(L, 1);
     int fd = openat(f->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -82,6 +82,8 @@ describe("lunaserve.static paths", function()
         local r = get("/site?a=1&b=%20")
         assert.are.equal("HTTP/1.1 301 Moved Permanently", r.status_line)
         assert.are.equal("/site/?a=1&b=%20", r.headers.location)
+        r = get("//site")
+        assert.are.same({ 301, "/site/" }, { r.status, r.headers.location }) -- not //site/
         r = get("/plain/site")
         assert.are.same({ 301, "/plain/site/" }, { r.status, r.headers.location })
     end)

@@ -404,7 +404,8 @@ function static.handler(opts)
             if raw:sub(-1) ~= "/" then
                 f:close()
                 local q = req.query
-                local loc = req.path .. "/" .. (q ~= "" and "?" .. q or "")
+                -- one leading slash: "//host" would be another site's URL
+                local loc = "/" .. req.path:gsub("^/+", "") .. "/" .. (q ~= "" and "?" .. q or "")
                 return plain(res, 301, "moved permanently\n", { Location = loc })
             end
             local dir = f
