@@ -39,8 +39,24 @@ typedef struct {
     int walk; /* the component walk, not openat2 */
 } lroot;
 
+/* A descriptor shared by the Lua handle and the responses sending from it (no dup per
+ * sendFile: syscalls are most of a small file's cost); closed when the last lets go. All
+ * on the loop's thread. */
 typedef struct {
-    int fd; /* -1 once closed */
+    int fd;
+    int refs;
+} shared_fd;
+
+static void shared_unref(void *ctx) {
+    shared_fd *s = ctx;
+    if (--s->refs == 0) {
+        close(s->fd);
+        free(s);
+    }
+}
+
+typedef struct {
+    shared_fd *sfd; /* NULL once closed */
     int64_t size;
     int64_t mtime;
     const char *type;
@@ -166,8 +182,11 @@ static int l_root_open(lua_State *L) {
     if (*path == '\0')
         path = ".";
     lfile *f = lua_newuserdatauv(L, sizeof *f, 0);
-    f->fd = -1;
+    f->sfd = NULL;
     luaL_setmetatable(L, FILE_MT);
+    shared_fd *sfd = malloc(sizeof *sfd);
+    if (!sfd)
+        return luaL_error(L, "not enough memory");
     int fd = -1;
     if (!r->walk) {
         fd = open_beneath(r->fd, path);
@@ -176,9 +195,14 @@ static int l_root_open(lua_State *L) {
     }
     if (r->walk)
         fd = open_walk(r->fd, path);
-    if (fd < 0)
-        return fail_errno(L, errno);
-    f->fd = fd;
+    if (fd < 0) {
+        int err = errno;
+        free(sfd);
+        return fail_errno(L, err);
+    }
+    sfd->fd = fd;
+    sfd->refs = 1;
+    f->sfd = sfd;
     struct stat st;
     if (fstat(fd, &st) < 0)
         return fail_errno(L, errno);
@@ -198,16 +222,16 @@ static int l_root_close(lua_State *L) {
 
 static lfile *check_file(lua_State *L, int idx) {
     lfile *f = luaL_checkudata(L, idx, FILE_MT);
-    if (f->fd < 0)
+    if (!f->sfd)
         luaL_argerror(L, idx, "file is closed");
     return f;
 }
 
 static int l_file_close(lua_State *L) {
     lfile *f = luaL_checkudata(L, 1, FILE_MT);
-    if (f->fd >= 0)
-        close(f->fd);
-    f->fd = -1;
+    if (f->sfd)
+        shared_unref(f->sfd);
+    f->sfd = NULL;
     return 0;
 }
 
@@ -215,7 +239,7 @@ static int l_file_close(lua_State *L) {
  * symlink counts as what it points to, wherever that is: opening it is what checks). */
 static int l_file_list(lua_State *L) {
     lfile *f = check_file(L, 1);
-    int fd = openat(f->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = openat(f->sfd->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return fail_errno(L, errno);
     DIR *d = fdopendir(fd);
@@ -264,10 +288,8 @@ static int l_file_index(lua_State *L) {
     return 1;
 }
 
-static void close_dup(void *ctx) { close((int)(intptr_t)ctx); }
-
 /* res:sendFile(f[, offset[, length]]): queues that range of f (default: from offset to the
- * size f had when it was opened). The response gets its own descriptor (a dup), closed once
+ * size f had when it was opened). The response shares f's descriptor, which stays open until
  * the bytes are sent or dropped, so f may be closed at once. Returns as res:write. */
 static int l_send_file(lua_State *L) {
     ls_lreq *r = luaL_checkudata(L, 1, LS_RES_MT);
@@ -281,10 +303,8 @@ static int l_send_file(lua_State *L) {
         lua_pushliteral(L, "closed");
         return 2;
     }
-    int fd = fcntl(f->fd, F_DUPFD_CLOEXEC, 0);
-    if (fd < 0)
-        return luaL_error(L, "res:sendFile(): %s", strerror(errno));
-    int rc = ls_conn_write_file(r->conn, fd, off, (size_t)len, close_dup, (void *)(intptr_t)fd);
+    f->sfd->refs++; /* released by the connection, whatever happens */
+    int rc = ls_conn_write_file(r->conn, f->sfd->fd, off, (size_t)len, shared_unref, f->sfd);
     if (rc == LS_EENDED || rc == LS_ECLOSED) {
         lua_pushboolean(L, 0);
         lua_pushstring(L, ls_strerror(rc));

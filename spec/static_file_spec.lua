@@ -115,6 +115,33 @@ describe("lunaserve.file", function()
             get("/bad?hello.txt"))
     end)
 
+    it("closes every descriptor it opened: sent, dropped by HEAD, or cut by a reset", function()
+        local function fds()
+            local p = io.popen("ls /proc/" .. srv.pid .. "/fd | wc -l")
+            local n = tonumber(p:read("a"))
+            p:close()
+            return n
+        end
+        get("/open?hello.txt") -- the first request's one-time descriptors
+        S.sleep(0.3) -- (the server sees the client's FIN and closes that connection)
+        local before = fds()
+        for _ = 1, 5 do
+            get("/send?big.bin")
+            local r = assert(srv:fetch(S.request("HEAD", "/send?big.bin"), { head = true }))
+            assert.are.equal(200, r.status)
+        end
+        -- a client that stops reading, then resets: the queued file segment is dropped
+        local c = S.connect_with(srv.port, { rcvbuf = 4096 })
+        assert(c:send(S.get("/send?big.bin")))
+        S.sleep(0.2)
+        c:reset()
+        local n = S.wait_for(function()
+            local now = fds()
+            return now == before and now
+        end, 5)
+        assert.are.equal(before, n or fds())
+    end)
+
     it("lists a directory's entries, directories marked", function()
         assert.are.equal("a.txt\n", get("/list?sub/deep"))
         assert.are.equal("abs_out\nbig.bin\ndir_out/\nfifo\nhello.txt\nrel_in\nrel_out\nsub/\n",

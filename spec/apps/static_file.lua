@@ -26,12 +26,14 @@ return function(req, res)
         return res:finish("nil " .. kind .. "\n")
     end
     if req.path == "/open" or req.path == "/walk" then
+        f:close()
         return res:finish(string.format("%s %d %d\n", f.type, f.size, f.mtime))
     elseif req.path == "/list" then
         local names = {}
         for _, e in ipairs(assert(f:list())) do
             names[#names + 1] = e.name .. (e.dir and "/" or "")
         end
+        f:close()
         table.sort(names)
         return res:finish(table.concat(names, "\n") .. "\n")
     elseif req.path == "/send" then
@@ -42,6 +44,7 @@ return function(req, res)
         return res:finish()
     elseif req.path == "/bad" then
         local ok, err = pcall(res.sendFile, res, f, f.size + 1)
+        f:close()
         return res:finish(tostring(ok) .. " " .. tostring(err):gsub("^.-: ", "") .. "\n")
     end
 end
