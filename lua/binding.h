@@ -161,6 +161,8 @@ void ls_req_snapshot(lua_State *L, ls_lreq *r, int res_index);
 /* Wakes a coroutine blocked in req:read()/req:body() or feeds 'data' listeners. */
 void ls_req_on_body(ls_lreq *r);
 void ls_req_push_new(lua_State *L, ls_lreq *r, int res_idx, int req_mt);
+/* Adds methods to res (after ls_res_open), for the parts that extend it (file.c). */
+void ls_res_add_methods(lua_State *L, const luaL_Reg *methods);
 
 /* host.c: the app's current Lua state, reloads, and the states still finishing old work */
 typedef struct ls_host ls_host;
@@ -190,6 +192,8 @@ void ls_http_parser_preload(lua_State *L);
 
 /* crypto.c: package.preload["lunaserve.crypto"] */
 void ls_crypto_preload(lua_State *L);
+/* file.c: package.preload["lunaserve.file"] and res:sendFile (after ls_res_open) */
+void ls_file_open(lua_State *L);
 
 /* sleep.c */
 int ls_l_sleep(lua_State *L);

@@ -435,3 +435,11 @@ void ls_res_open(lua_State *L) {
     lua_setfield(L, -2, "__gc");
     lua_pop(L, 1);
 }
+
+void ls_res_add_methods(lua_State *L, const luaL_Reg *methods) {
+    luaL_getmetatable(L, LS_RES_MT);
+    lua_getfield(L, -1, "__index");
+    lua_getupvalue(L, -1, 2); /* res_index's method table */
+    luaL_setfuncs(L, methods, 0);
+    lua_pop(L, 3);
+}

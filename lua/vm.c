@@ -50,6 +50,7 @@ ls_vm *ls_vm_new(uv_loop_t *loop, ls_server *server) {
     ls_budget_arm(L); /* threads inherit it */
     ls_req_open(L);
     ls_res_open(L);
+    ls_file_open(L);
     luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
     lua_pushlightuserdata(L, vm);
     lua_pushcclosure(L, ls_open_lunaserve, 1);
