@@ -1,17 +1,14 @@
 -- lunaserve.sse: an idle stream gets a comment every keep-alive interval.
 local S = require("spec.support.server")
 
-local APP = S.app("sse.lua")
-
-local HEAD = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
-    .. "Date: %s\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n"
-    .. "Keep-Alive: timeout=5\r\n\r\n"
+local E = require("spec.support.sse")
 
 describe("lunaserve.sse keep-alive", function()
-    local srv
+    local sse, srv, get, state, open, chunk
 
     lazy_setup(function()
-        srv = S.start({ app = APP })
+        sse = E.start()
+        srv, get, state, open, chunk = sse.srv, sse.get, sse.state, sse.open, sse.chunk
     end)
 
     lazy_teardown(function()
@@ -19,32 +16,6 @@ describe("lunaserve.sse keep-alive", function()
             srv:stop_ok()
         end
     end)
-
-    local function get(path)
-        return assert(srv:fetch(S.get(path))).body
-    end
-
-    local function state()
-        return S.parse_kv(get("/state"))
-    end
-
-    -- opens a stream and reads its head
-    local function open(name, ka)
-        local c = srv:connect()
-        assert(c:send(S.get("/events?name=" .. name .. "&ka=" .. (ka or 0))))
-        local head = assert(c:read_until("\r\n\r\n", 1))
-        assert.are.equal(string.format(HEAD, tostring(head:match("\r\nDate: ([^\r]+)\r\n"))), head)
-        return c
-    end
-
-    -- reads one chunk: its data
-    local function chunk(c, timeout)
-        local line = assert(c:read_until("\r\n", timeout or 1))
-        local n = assert(tonumber(line:match("^(%x+)\r\n$"), 16), line)
-        local data = assert(c:receive_exact(n + 2, 1))
-        assert.are.equal("\r\n", data:sub(-2))
-        return data:sub(1, -3)
-    end
 
     it("keeps an idle stream alive with comments on the interval", function()
         local c = open("k", 200)

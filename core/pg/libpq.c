@@ -2,32 +2,17 @@
 #define LS_LIBPQ_LOADER
 #include "libpq.h"
 
-#include <dlfcn.h>
-#include <stdio.h>
+#include "dynlib.h"
 
 ls_libpq ls_pq;
 
+#define LS_LIBPQ_NAME(f) #f,
+#define LS_LIBPQ_SLOT(f) (void **)&ls_pq.f,
+static const char *const names[] = {LS_LIBPQ_FUNCS(LS_LIBPQ_NAME)};
+static void **const slots[] = {LS_LIBPQ_FUNCS(LS_LIBPQ_SLOT)};
+
 const char *ls_libpq_load(void) {
-    static int loaded;
-    static char err[512];
-    if (loaded)
-        return NULL;
-    if (err[0])
-        return err;
-    void *lib = dlopen("libpq.so.5", RTLD_NOW | RTLD_LOCAL);
-    if (!lib) {
-        snprintf(err, sizeof err, "cannot load libpq (install libpq5): %s", dlerror());
-        return err;
-    }
-    /* (POSIX's way to take a function from dlsym: through the pointer's storage) */
-#define LS_LIBPQ_SYMBOL(name)                                                                  \
-    *(void **)&ls_pq.name = dlsym(lib, #name);                                                 \
-    if (!ls_pq.name) {                                                                         \
-        snprintf(err, sizeof err, "libpq has no %s: %s", #name, dlerror());                    \
-        return err;                                                                            \
-    }
-    LS_LIBPQ_FUNCS(LS_LIBPQ_SYMBOL)
-#undef LS_LIBPQ_SYMBOL
-    loaded = 1; /* (the library stays loaded for the life of the process) */
-    return NULL;
+    static ls_dynlib lib = {"libpq.so.5", "libpq", "libpq5", names, slots,
+                            sizeof names / sizeof names[0], 0, ""};
+    return ls_dynlib_load(&lib);
 }
