@@ -23,6 +23,9 @@ step("send", sock.send, sock, "@load ECHO\nhi\n")
 step("receive", sock.receive, sock)
 local text = table.concat(report, "\n") .. "\n"
 
+-- The handler holds the socket (an upvalue): a socket nothing refers to is collected, and
+-- its __gc closes it.
 return function(req, res)
+    assert(sock)
     res:finish(text)
 end
