@@ -4,11 +4,6 @@
 
 local S = require("spec.support.server")
 
-local function maps_libpq(srv)
-    local maps = assert(S.read_file("/proc/" .. srv.pid .. "/maps"))
-    return maps:find("libpq%.so") ~= nil
-end
-
 describe("libpq", function()
     local dir, srv
 
@@ -26,17 +21,15 @@ describe("libpq", function()
 
     it("is not in a server whose app does not use lunaserve.pg", function()
         srv = S.start() -- apps/hello
-        assert.is_false(maps_libpq(srv))
+        assert.is_false(srv:maps_library("libpq"))
     end)
 
     it("is loaded once the app requires lunaserve.pg", function()
         local app = dir .. "/app.lua"
-        local f = assert(io.open(app, "w"))
-        f:write('local pg = require("lunaserve.pg")\n'
+        S.write_file(app, 'local pg = require("lunaserve.pg")\n'
             .. 'return function(req, res) res:finish(type(pg.connect)) end\n')
-        f:close()
         srv = S.start({ app = app })
-        assert.is_true(maps_libpq(srv))
+        assert.is_true(srv:maps_library("libpq"))
         local c = srv:connect()
         assert(c:send(S.get("/")))
         local res = assert(c:read_response({ timeout = 5 }))

@@ -920,6 +920,13 @@ function Server:status_kb(field)
     return tonumber(s:match(field .. ":%s*(%d+)"))
 end
 
+-- Whether the process has a shared library whose file name starts with `name` mapped (a
+-- library loaded on first use: "libpq", "libcrypto").
+function Server:maps_library(name)
+    local maps = assert(read_file("/proc/" .. tostring(self.pid) .. "/maps"))
+    return maps:find("/" .. name:gsub("%p", "%%%0") .. "%.so") ~= nil
+end
+
 -- Polls the kernel's view of this connection (without reading) until pred(state) is true or
 -- `timeout` passes; returns the state and the seconds waited, or nil, "timeout".
 function Conn:wait_tcp_state(pred, timeout)
