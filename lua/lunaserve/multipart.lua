@@ -15,6 +15,8 @@
 --
 -- The parser itself (multipart.parser) is plain Lua: feed it the body's chunks, it returns
 -- what it found. multipart.parts drives it from anything with :read() (a request).
+local form = require("lunaserve.form")
+
 local multipart = {}
 
 multipart.MAX_HEADER = 16 * 1024 -- the bytes of one part's header block at most
@@ -79,13 +81,14 @@ function multipart.params(value)
   return (main:gsub("%s+$", "")), params
 end
 
--- RFC 5987's ext-value (`UTF-8''na%C3%AFve.txt`), decoded; nil when it is not one.
+-- RFC 5987's ext-value (`UTF-8''na%C3%AFve.txt`), decoded; nil when it is not one (or has a
+-- bad escape).
 local function ext_value(v)
   local charset, text = v:match("^([%w!#$%%&+%-^_`{}~]+)'[^']*'(.*)$")
   if not charset then
     return nil
   end
-  return (text:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
+  return form.unescape(text)
 end
 
 -- The part's header block ("Name: value" lines) as a table of lower-case names (a repeated

@@ -27,6 +27,8 @@
 --   with the trailing slash if the path has one (`/files/*path` on `/files/a/b/` is `a/b/`).
 --   A `%2F` inside one of them is a `/` in the value too (never next to a dot segment, see
 --   above); a handler that maps the value to a file still checks it.
+local form = require("lunaserve.form")
+
 local M = {}
 
 -- Steps taken by the matcher (tree nodes visited), for the specs: they show that a match
@@ -58,10 +60,6 @@ local function split(path)
     return segs
 end
 
-local function hex_byte(h)
-    return string.char(tonumber(h, 16))
-end
-
 -- The decoded segment, or nil for one the router refuses (400).
 local function decode(seg)
     if seg == "." or seg == ".." then
@@ -70,12 +68,9 @@ local function decode(seg)
     if not seg:find("%", 1, true) then
         return seg
     end
-    if seg:gsub("%%%x%x", ""):find("%", 1, true) then
-        return nil -- a % not followed by two hex digits
-    end
-    local out = seg:gsub("%%(%x%x)", hex_byte)
-    -- nor a dot segment brought in by %2F ("..%2F.." would be one parameter "../..")
-    if out:find("\0", 1, true) or ("/" .. out .. "/"):find("/%.%.?/") then
+    local out = form.unescape(seg) -- (nil: a % not followed by two hex digits)
+    -- nor a NUL, nor a dot segment brought in by %2F ("..%2F.." would be one parameter "../..")
+    if not out or out:find("\0", 1, true) or ("/" .. out .. "/"):find("/%.%.?/") then
         return nil
     end
     return out

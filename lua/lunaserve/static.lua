@@ -213,10 +213,6 @@ local function html_escape(s)
         ['"'] = "&quot;", ["'"] = "&#39;" }))
 end
 
-local function url_escape(s)
-    return (s:gsub("[^%w%-%._~]", function(c) return fmt("%%%02X", c:byte()) end))
-end
-
 local function plain(res, status, text, extra)
     res.statusCode = status
     res:setHeader("Content-Type", "text/plain; charset=utf-8")
@@ -250,7 +246,7 @@ local function send_listing(res, is_head, dir, shown_path)
     end
     for _, e in ipairs(entries) do
         local suffix = e.dir and "/" or ""
-        out[#out + 1] = fmt("<li><a href=\"%s%s\">%s%s</a></li>\n", url_escape(e.name), suffix,
+        out[#out + 1] = fmt("<li><a href=\"%s%s\">%s%s</a></li>\n", form.escape(e.name), suffix,
             html_escape(e.name), suffix)
     end
     out[#out + 1] = "</ul></body></html>\n"
