@@ -300,24 +300,35 @@ static void push_json(lua_State *L, int idx, int param) {
         luaL_error(L, "bad parameter $%d (%s)", param, lua_tostring(L, -1));
 }
 
+#define PARAMS_INLINE 8 /* a query with this many parameters or fewer allocates nothing */
+
 typedef struct params {
     int n;
     const char **values;
     int *lengths, *formats;
+    const char *inline_values[PARAMS_INLINE];
+    int inline_lengths[PARAMS_INLINE], inline_formats[PARAMS_INLINE];
 } params;
 
-/* The Lua values from index `first` to the top as query parameters, in memory that lives
- * as long as the Lua values do (the call's stack). */
+/* The Lua values from index `first` to the top as query parameters: the arrays in p itself
+ * for a few, else in a userdata on the stack; the texts are Lua strings on the call's stack
+ * (libpq copies them when the query is sent, the connection when it holds the query). */
 static void gather(lua_State *L, int first, params *p) {
     int top = lua_gettop(L);
     p->n = top >= first ? top - first + 1 : 0;
     if (p->n > PARAMS_MAX)
         luaL_error(L, "too many parameters (%d; at most %d)", p->n, PARAMS_MAX);
-    size_t each = sizeof(char *) + 2 * sizeof(int);
-    char *mem = lua_newuserdatauv(L, (size_t)p->n * each + 1, 0);
-    p->values = (const char **)mem;
-    p->lengths = (int *)(mem + (size_t)p->n * sizeof(char *));
-    p->formats = p->lengths + p->n;
+    if (p->n <= PARAMS_INLINE) {
+        p->values = p->inline_values;
+        p->lengths = p->inline_lengths;
+        p->formats = p->inline_formats;
+    } else {
+        size_t each = sizeof(char *) + 2 * sizeof(int);
+        char *mem = lua_newuserdatauv(L, (size_t)p->n * each, 0);
+        p->values = (const char **)mem;
+        p->lengths = (int *)(mem + (size_t)p->n * sizeof(char *));
+        p->formats = p->lengths + p->n;
+    }
     for (int i = 0; i < p->n; i++) {
         int idx = first + i;
         p->lengths[i] = 0;
@@ -663,7 +674,10 @@ static int run(lua_State *L, int script) {
         return fail(L, "closed");
     const char *call = script ? "db:exec()" : "db:query()";
     ls_wait_check(L, call);
-    params p = {0, NULL, NULL, NULL};
+    params p;
+    p.n = 0;
+    p.values = NULL;
+    p.lengths = p.formats = NULL;
     if (!script)
         gather(L, 3, &p);
     if (starts_with_word(sql, "LISTEN"))

@@ -85,14 +85,22 @@ function Pool:acquire()
   return db
 end
 
+-- A released handle per pool, which pool:query takes again (a handle is only reused here,
+-- where nothing else can hold it).
+local spares = setmetatable({}, { __mode = "k" })
+
 -- pool:query(sql, ...): one query on a connection of the pool.
 function Pool:query(sql, ...)
-  local db, err = self:acquire()
-  if not db then
+  local db = spares[self] or core.db()
+  spares[self] = nil
+  local ok, err = db:acquire(self)
+  if not ok then
+    spares[self] = db
     return nil, err
   end
   local res, qerr, state = db:query(sql, ...)
   db:release()
+  spares[self] = db
   return res, qerr, state
 end
 
