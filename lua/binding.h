@@ -39,6 +39,7 @@ typedef struct ls_lreq {
     int busy;   /* core callbacks on this request in progress: keep it */
     unsigned finished : 1;
     unsigned aborted : 1;
+    unsigned too_large : 1; /* failed with 413: the body went over its limit */
     unsigned end_emitted : 1;
     unsigned has_listeners : 1;
     unsigned body_listeners : 1;  /* req 'data' or 'end' */

@@ -307,9 +307,17 @@ static void vm_on_finish(void *ud) {
     leave(r);
 }
 
+static void push_nil_too_large(lua_State *L, void *ctx) {
+    (void)ctx;
+    lua_pushnil(L);
+    lua_pushliteral(L, "too large");
+}
+
 static void vm_on_abort(void *ud) {
     ls_lreq *r = ud;
-    r->aborted = !r->finished;
+    /* A body over its limit got 413: the client is still there, the handler is told why. */
+    r->too_large = ls_conn_body_too_large(r->conn);
+    r->aborted = !r->finished && !r->too_large;
     if (!enter(r)) {
         r->conn = NULL;
         return;
@@ -318,7 +326,7 @@ static void vm_on_abort(void *ud) {
     ls_emit(r, "req:close", 0);
     ls_emit(r, "res:close", 0);
     if (r->wait == WAIT_READ || r->wait == WAIT_BODY)
-        ls_lreq_wake(r, r->wait, push_nil_aborted);
+        ls_lreq_wake(r, r->wait, r->too_large ? push_nil_too_large : push_nil_aborted);
     ls_lreq_wake(r, WAIT_DRAIN, push_closed);
     if (r->aborted) /* its client left: the sockets it holds close (waits on them: "closed") */
         ls_release_all(&r->root.owns);

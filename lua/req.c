@@ -4,6 +4,7 @@
  * req:body() wait for the body in the coroutine. */
 #include "binding.h"
 #include "lua_methods.h"
+#include "settings.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -279,7 +280,7 @@ static ls_lreq *body_reader(lua_State *L) {
     ls_lreq *r = req_check(L, 1);
     if (!r->conn || !ls_conn_open(r->conn)) {
         lua_pushnil(L);
-        lua_pushstring(L, r->aborted ? "aborted" : "closed");
+        lua_pushstring(L, r->too_large ? "too large" : r->aborted ? "aborted" : "closed");
         return NULL;
     }
     if (ls_waiting(&r->waiter))
@@ -334,6 +335,40 @@ static int req_body(lua_State *L) {
     ls_conn_body_wanted(r->conn);
     r->wait = WAIT_BODY;
     return ls_wait(L, &r->waiter, "req:body()");
+}
+
+/* req:setMaxBody(n): this request's body limit in bytes (a number, or a size such as "64m"
+ * as the max_body setting takes), in place of the max_body setting. A declared
+ * Content-Length over it gets 413 once the handler's first run is over, so raise it before the
+ * handler first waits; a body that grows past it (chunked), or a limit set below what has
+ * arrived, gets 413 too, and a read waiting on the body returns nil, "too large".
+ * Returns true, or nil, "too large" when what is declared or has arrived is already over. */
+static int req_set_max_body(lua_State *L) {
+    ls_lreq *r = req_check(L, 1);
+    uint64_t limit;
+    if (lua_type(L, 2) == LUA_TSTRING) {
+        ls_settings tmp;
+        const char *err = ls_setting_set(&tmp, ls_setting_find("max_body"), lua_tostring(L, 2));
+        if (err)
+            return luaL_argerror(L, 2, err);
+        limit = tmp.max_body;
+    } else {
+        lua_Integer n = luaL_checkinteger(L, 2);
+        luaL_argcheck(L, n >= 0, 2, "a number of bytes (0 or more)");
+        limit = (uint64_t)n;
+    }
+    if (!r->conn) {
+        lua_pushnil(L);
+        lua_pushstring(L, r->too_large ? "too large" : r->aborted ? "aborted" : "closed");
+        return 2;
+    }
+    if (ls_conn_set_max_body(r->conn, limit) != LS_OK) {
+        lua_pushnil(L);
+        lua_pushliteral(L, "too large");
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
 }
 
 static int req_on(lua_State *L) {
@@ -482,8 +517,8 @@ static int req_index(lua_State *L) {
 
 void ls_req_open(lua_State *L) {
     static const luaL_Reg methods[] = {
-        {"read", req_read}, {"body", req_body}, {"on", req_on}, {"destroy", req_destroy},
-        {NULL, NULL}};
+        {"read", req_read},         {"body", req_body},       {"on", req_on},
+        {"destroy", req_destroy},   {"setMaxBody", req_set_max_body}, {NULL, NULL}};
     /* written in Lua (lua_methods.c) */
     static const ls_lua_method lua_methods[] = {{"json", "lunaserve.json", "req_json"},
                                                 {"form", "lunaserve.form", "req_form"},

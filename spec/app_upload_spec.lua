@@ -96,8 +96,8 @@ describe("apps/upload", function()
         assert(c:send("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary="
             .. B .. "\r\nContent-Length: " .. (10 * 1024 * 1024) .. "\r\n\r\n"))
         local r = assert(c:read_response({ timeout = 5 }))
-        -- (the app sets the server's max_body just above UPLOAD_MAX: the server answers before
-        -- the handler runs, and closes)
+        -- (the route sets its body limit just above UPLOAD_MAX: the answer comes before any
+        -- of the body is read, and the connection closes)
         assert.are.equal(413, r.status)
         assert.are.equal("close", r.headers["connection"])
         assert.are.equal("fin", (c:wait_close(5)))

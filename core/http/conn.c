@@ -29,6 +29,7 @@ struct ls_conn {
     uint64_t requests;
     uint64_t head_deadline;
     uint64_t head_wire_mark; /* wire_bytes beyond which the current head is on the wire */
+    uint64_t max_body;       /* the active request's body limit (the setting, or the app's) */
     uint8_t state;
     ls_keepalive ka; /* whether another request may follow this one */
     unsigned parser_paused : 1; /* llhttp waits at the end of the active request */
@@ -40,6 +41,8 @@ struct ls_conn {
     unsigned need_continue : 1; /* the client waits for 100 Continue */
     unsigned truncated : 1;     /* the response cannot be completed: close after the flush */
     unsigned body_poke : 1;     /* tell the application about its body again */
+    unsigned limit_check : 1;   /* compare the body with its limit before anything goes out */
+    unsigned too_large : 1;     /* the request failed because its body is over its limit */
 };
 
 static void conn_input(ls_conn *c, const char *data, size_t len, int from_in);
@@ -48,6 +51,8 @@ static void conn_update_reading(ls_conn *c);
 static void conn_fail(ls_conn *c, int status, ls_close_reason why);
 static void conn_linger(ls_conn *c, ls_close_reason why);
 static void conn_advance(ls_conn *c);
+static int body_over_limit(const ls_conn *c);
+static void refuse_body(ls_conn *c);
 
 /* The server whose io the transport shares (one pointer fewer in every connection). */
 static inline ls_server *server_of(const ls_conn *c) {
@@ -79,8 +84,10 @@ static int on_body(void *ctx, const char *at, size_t len) {
     ls_conn *c = ctx;
     if (c->state != ST_ACTIVE || !c->ud)
         return 0; /* a finished request's body, or nobody to read it: thrown away */
-    if (c->req.body_received > cfg(c)->max_body)
+    if (c->req.body_received > c->max_body) {
+        c->too_large = 1;
         return 413;
+    }
     if (c->body_len + len > c->body_cap) {
         size_t cap = c->body_cap ? c->body_cap : 16384;
         while (cap < c->body_len + len)
@@ -314,6 +321,10 @@ static void dispatch(ls_conn *c) {
     c->want_drain = c->truncated = 0;
     c->need_continue = r->expect_continue;
     c->body_len = 0;
+    /* The handler may change the limit in its first run (ls_conn_set_max_body); a declared
+     * length is held against it right after that run, before anything goes out. */
+    c->max_body = cfg(c)->max_body;
+    c->too_large = c->limit_check = 0;
     /* What the handler sees as res.shouldKeepAlive: HTTP's answer, less what the server
      * already knows (the last request allowed, a shutdown). */
     ls_keepalive_begin(&c->ka, r->http_major, r->http_minor, r->conn_close, r->conn_keepalive);
@@ -324,6 +335,8 @@ static void dispatch(ls_conn *c) {
     ls_response_reset(&c->res);
     s->requests++;
     c->ud = s->app->on_request(s->app_ctx, c);
+    if (usable(c) && body_over_limit(c))
+        refuse_body(c);
 }
 
 /* Feeds input to the parser. data is either the shared read buffer or t->in (from_in). */
@@ -337,7 +350,7 @@ static void conn_input(ls_conn *c, const char *data, size_t len, int from_in) {
             conn_close(c, LS_CLOSE_PEER, 1);
             return;
         }
-        ls_parse_limits limits = {cfg(c)->max_header, cfg(c)->max_url, cfg(c)->max_body};
+        ls_parse_limits limits = {cfg(c)->max_header, cfg(c)->max_url};
         ls_parse_start(c->parse, &c->req, &parse_events, c, limits);
     }
     while ((len || kick) && !closing(c) && !c->parser_paused && !c->parse_dead) {
@@ -520,9 +533,34 @@ static void response_done(ls_conn *c) {
     }
 }
 
+/* The body (as declared, or as received so far) is over the request's limit. */
+static int body_over_limit(const ls_conn *c) {
+    uint64_t n = c->req.content_length >= 0 ? (uint64_t)c->req.content_length
+                                              : c->req.body_received;
+    return n > c->max_body;
+}
+
+/* 413 for a body over its limit. A response the handler already made is replaced while none
+ * of it is on the wire (its head may be queued); past that the connection is dropped. */
+static void refuse_body(ls_conn *c) {
+    c->too_large = 1;
+    if (c->res.head_sent && !c->t->inflight && c->t->wire_bytes <= c->head_wire_mark) {
+        ls_outq_clear(&c->t->out);
+        ls_response_reset(&c->res);
+    }
+    conn_fail(c, 413, LS_CLOSE_LIMIT);
+}
+
 /* Deferred work and write completions: emit the head, flush, tell the application about
  * drain and body, complete the response. */
 static void conn_advance(ls_conn *c) {
+    if (usable(c) && c->limit_check) {
+        c->limit_check = 0;
+        if (body_over_limit(c)) {
+            refuse_body(c);
+            return;
+        }
+    }
     if (usable(c)) {
         ls_response *res = &c->res;
         ls_transport *t = c->t;
@@ -630,6 +668,21 @@ void ls_conn_respond_error(ls_conn *c, int status) {
 
 void ls_conn_disown(ls_conn *c) { c->ud = NULL; }
 
+int ls_conn_set_max_body(ls_conn *c, uint64_t limit) {
+    if (!usable(c))
+        return LS_ECLOSED;
+    c->max_body = limit;
+    if (!body_over_limit(c))
+        return LS_OK;
+    c->limit_check = 1; /* already passed: 413 from deferred work (not inside this call) */
+    conn_defer(c);
+    return 1;
+}
+
+uint64_t ls_conn_max_body(const ls_conn *c) { return c->max_body; }
+
+int ls_conn_body_too_large(const ls_conn *c) { return c->too_large; }
+
 void ls_conn_destroy(ls_conn *c) {
     if (closing(c))
         return;
@@ -675,6 +728,8 @@ void ls_conn_body_poke(ls_conn *c) {
 
 void ls_conn_body_wanted(ls_conn *c) {
     if (!usable(c) || !c->need_continue || c->res.head_sent || c->msg_complete)
+        return;
+    if (body_over_limit(c)) /* not asked for: a 413 follows (conn_advance) */
         return;
     c->need_continue = 0;
     ls_outq_append(&c->t->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);

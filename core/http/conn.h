@@ -72,6 +72,16 @@ void ls_conn_body_take(ls_conn *c, size_t n);
 int ls_conn_body_complete(const ls_conn *c);
 /* Calls on_body again soon (deferred): for listeners added after the body arrived. */
 void ls_conn_body_poke(ls_conn *c);
+/* The request's body limit: the max_body setting until the application sets its own.
+ * A declared Content-Length is held against it once the handler's first run is over (so a
+ * handler may raise or lower it before its first wait); a body that grows past it, or a
+ * limit lowered below what is declared or received, gets 413 and the request fails
+ * (on_abort, with ls_conn_body_too_large true). */
+/* Returns LS_OK, 1 when the body is already over the new limit (the 413 follows), or
+ * LS_ECLOSED. */
+int ls_conn_set_max_body(ls_conn *c, uint64_t limit);
+uint64_t ls_conn_max_body(const ls_conn *c);
+int ls_conn_body_too_large(const ls_conn *c);
 /* The handler wants the body: answers "Expect: 100-continue" if the client waits for it. */
 void ls_conn_body_wanted(ls_conn *c);
 

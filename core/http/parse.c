@@ -124,10 +124,7 @@ static int on_headers_complete(llhttp_t *lp) {
         p->error_status = 417;
         return -1;
     }
-    if (r->content_length > 0 && (uint64_t)r->content_length > p->limits.max_body) {
-        p->error_status = 413;
-        return -1;
-    }
+    /* The body's limit is the connection's: the handler may change it (conn.c). */
     /* a chunked body starts with a chunk-size line (llhttp reads no body after CONNECT) */
     r->chunk_line = (lp->flags & F_CHUNKED) && !r->is_connect;
     p->pause = PAUSE_HEAD;

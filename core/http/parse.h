@@ -21,7 +21,6 @@ typedef struct ls_parse_events {
 typedef struct ls_parse_limits {
     size_t max_header; /* request line and header block -> 431 */
     size_t max_url;    /* request target -> 414 */
-    size_t max_body;   /* a Content-Length above it -> 413 */
 } ls_parse_limits;
 
 /* The state of parsing one connection's messages, llhttp's own included. Lent from the pool
