@@ -32,6 +32,8 @@ static void usage(FILE *out) {
                           : d->kind == LS_SET_BYTES ? "BYTES"
                           : d->kind == LS_SET_HOST  ? "HOST"
                           : d->kind == LS_SET_PORT  ? "PORT"
+                          : d->kind == LS_SET_PATH  ? "PATH"
+                          : d->kind == LS_SET_LOG_FORMAT ? "FORMAT"
                                                     : "N";
         fprintf(out, "  %-20s %-8s %s\n", flag, arg, d->help);
     }
@@ -66,8 +68,9 @@ typedef struct {
 } options;
 
 typedef struct {
-    uv_signal_t sigint, sigterm;
+    uv_signal_t sigint, sigterm, sigusr1;
     ls_server server;
+    ls_access_log access_log;
     ls_host host;
     int signals;
 } app_state;
@@ -82,6 +85,21 @@ static void on_signal(uv_signal_t *h, int signum) {
     ls_server_stop(&st->server, st->server.settings.shutdown_timeout_ms);
 }
 
+/* SIGUSR1: the access log opens its file again (after logrotate moved it), as nginx's
+ * reopen; each worker gets it from the master. */
+static void on_reopen(uv_signal_t *h, int signum) {
+    (void)signum;
+    app_state *st = h->data;
+    if (!st->server.access_log)
+        return;
+    int r = ls_access_log_reopen(st->server.access_log);
+    if (r < 0)
+        ls_log(LS_LOG_ERROR, "SIGUSR1: cannot reopen the access log %s: %s",
+               st->server.access_log->path, strerror(-r));
+    else
+        LS_LOG(LS_LOG_INFO, "SIGUSR1: access log %s reopened", st->server.access_log->path);
+}
+
 static void on_drained(void *ctx) {
     app_state *st = (app_state *)((char *)ctx - offsetof(app_state, host));
     ls_host_drain(&st->host);
@@ -93,6 +111,12 @@ static void on_stopped(void *ctx) {
     ls_host_stop(&st->host);
     uv_close((uv_handle_t *)&st->sigint, NULL);
     uv_close((uv_handle_t *)&st->sigterm, NULL);
+    uv_close((uv_handle_t *)&st->sigusr1, NULL);
+    signal(SIGUSR1, SIG_IGN);
+    if (st->server.access_log) { /* every request has its line: the rest is written now */
+        ls_access_log_close(st->server.access_log);
+        st->server.access_log = NULL;
+    }
 }
 
 /* Serves the app in this process until a signal stops it. A worker (ready_fd >= 0) shares
@@ -139,12 +163,25 @@ static int serve(options *o, int ready_fd, int port) {
                 uv_strerror(r));
         return 1;
     }
+    if (strcmp(settings.access_log, "off") != 0) {
+        r = ls_access_log_open(&st.access_log, loop, settings.access_log,
+                               (ls_access_format)settings.access_log_format);
+        if (r < 0) {
+            fprintf(stderr, "lunaserve: cannot open the access log %s: %s\n", settings.access_log,
+                    strerror(-r));
+            return 1;
+        }
+        st.server.access_log = &st.access_log;
+    }
     ls_host_watch(&st.host, 1, o->reload);
     uv_signal_init(loop, &st.sigint);
     uv_signal_init(loop, &st.sigterm);
-    st.sigint.data = st.sigterm.data = &st;
+    uv_signal_init(loop, &st.sigusr1);
+    st.sigint.data = st.sigterm.data = st.sigusr1.data = &st;
     uv_signal_start(&st.sigint, on_signal, SIGINT);
     uv_signal_start(&st.sigterm, on_signal, SIGTERM);
+    uv_signal_start(&st.sigusr1, on_reopen, SIGUSR1);
+    uv_unref((uv_handle_t *)&st.sigusr1);
 
     if (ready_fd >= 0) {
         char line[32];
@@ -295,6 +332,7 @@ int main(int argc, char **argv) {
     if (!o.app)
         o.app = LS_DEFAULT_APP;
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGUSR1, SIG_IGN); /* until the loop takes it (access log reopen): never fatal */
     if (!o.workers)
         return serve(&o, -1, -1);
     ls_master_opts m = {

@@ -1,5 +1,7 @@
 #include "conn.h"
 
+#include "access_log.h"
+
 #include "date.h"
 #include "keepalive.h"
 #include "log.h"
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 enum { ST_HEAD, ST_ACTIVE, ST_LINGER };
 
@@ -30,6 +33,7 @@ struct ls_conn {
     uint64_t head_deadline;
     uint64_t head_wire_mark; /* wire_bytes beyond which the current head is on the wire */
     uint64_t max_body;       /* the active request's body limit (the setting, or the app's) */
+    uint64_t started_us;     /* the first byte of the request (with an access log only) */
     uint8_t state;
     ls_keepalive ka; /* whether another request may follow this one */
     unsigned parser_paused : 1; /* llhttp waits at the end of the active request */
@@ -43,6 +47,7 @@ struct ls_conn {
     unsigned body_poke : 1;     /* tell the application about its body again */
     unsigned limit_check : 1;   /* compare the body with its limit before anything goes out */
     unsigned too_large : 1;     /* the request failed because its body is over its limit */
+    unsigned logged : 1;        /* the active request has its access log line */
 };
 
 static void conn_input(ls_conn *c, const char *data, size_t len, int from_in);
@@ -51,6 +56,7 @@ static void conn_update_reading(ls_conn *c);
 static void conn_fail(ls_conn *c, int status, ls_close_reason why);
 static void conn_linger(ls_conn *c, ls_close_reason why);
 static void conn_advance(ls_conn *c);
+static void log_request(ls_conn *c, const char *closed, int cut);
 static int body_over_limit(const ls_conn *c);
 static void refuse_body(ls_conn *c);
 
@@ -78,6 +84,9 @@ static void on_begin(void *ctx) {
     c->head_started = 1;
     c->head_deadline = now_ms(c) + cfg(c)->header_timeout_ms;
     c->t->read_progress = 1; /* a new deadline */
+    c->logged = 0;
+    if (server_of(c)->access_log)
+        c->started_us = uv_hrtime() / 1000;
 }
 
 static int on_body(void *ctx, const char *at, size_t len) {
@@ -103,6 +112,52 @@ static int on_body(void *ctx, const char *at, size_t len) {
 }
 
 static const ls_parse_events parse_events = {.on_begin = on_begin, .on_body = on_body};
+
+/* ---------------------------------------------------------------- the access log */
+
+/* The value of the request's head field `name` (lower case), or NULL. */
+static const char *head_field(const ls_request *r, const char *name, size_t nlen, size_t *vlen) {
+    size_t n = r->head_done ? r->nhead : r->nfields;
+    for (size_t i = 0; i < n; i++) {
+        const ls_field *f = &r->fields[i];
+        if (f->nlen == nlen && strncasecmp(ls_field_name(r, f), name, nlen) == 0) {
+            *vlen = f->vlen;
+            return ls_field_value(r, f);
+        }
+    }
+    *vlen = 0;
+    return NULL;
+}
+
+/* One access log line for the active request: its response is out (cut short: the
+ * connection ended first, and a response not begun is nginx's 499). */
+static void log_request(ls_conn *c, const char *closed, int cut) {
+    if (c->logged)
+        return;
+    c->logged = 1;
+    const ls_request *r = &c->req;
+    const ls_response *res = &c->res;
+    uint64_t wire = 0;
+    if (res->head_sent && c->t->wire_bytes > c->head_wire_mark)
+        wire = c->t->wire_bytes - c->head_wire_mark;
+    ls_access_entry e = {
+        .addr = ls_transport_peer(c->t),
+        .method = r->method,
+        .target = ls_request_url(r),
+        .target_len = r->url_len,
+        .http_major = r->http_major,
+        .http_minor = r->http_minor,
+        .status = cut && !res->head_sent ? 499 : res->status,
+        .bytes = wire,
+        .body_bytes = wire > res->head_len ? wire - res->head_len : 0,
+        .time_us = uv_hrtime() / 1000 - c->started_us,
+        .closed = closed,
+    };
+    e.referer = head_field(r, "referer", 7, &e.referer_len);
+    e.user_agent = head_field(r, "user-agent", 10, &e.user_agent_len);
+    e.authorization = head_field(r, "authorization", 13, &e.authorization_len);
+    ls_access_log_add(server_of(c)->access_log, &e);
+}
 
 /* ---------------------------------------------------------------- the transport's events */
 
@@ -148,6 +203,8 @@ static void on_deferred(ls_transport *t) { conn_advance(t->ctx); }
 static void on_closed(ls_transport *t) {
     ls_conn *c = t->ctx;
     ls_server *s = server_of(c);
+    if (s->access_log && c->state == ST_ACTIVE) /* a request the connection's end cut short */
+        log_request(c, ls_close_reason_names[t->close_reason], 1);
     void *ud = c->ud;
     c->ud = NULL;
     ls_outq_clear(&c->res.pre);
@@ -499,6 +556,11 @@ static void response_done(ls_conn *c) {
         ls_keepalive_lower(&c->ka, LS_CLOSE_SHUTDOWN);
     if (unread_body_over_limit(c))
         ls_keepalive_lower(&c->ka, LS_CLOSE_FINISH);
+    if (s->access_log)
+        log_request(c, c->truncated         ? "truncated"
+                       : ls_keepalive_on(&c->ka) ? NULL
+                                                 : ls_close_reason_names[ls_keepalive_reason(&c->ka)],
+                    0);
     if (ud) {
         if (c->truncated)
             s->app->on_abort(ud);

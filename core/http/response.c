@@ -41,6 +41,7 @@ void ls_response_reset(ls_response *r) {
     r->slen = 0;
     r->user_length = -1;
     r->body_bytes = 0;
+    r->head_len = 0;
     r->frozen = r->head_sent = r->ended = r->end_queued = r->user_close = 0;
     memset(&r->framing, 0, sizeof r->framing);
 }

@@ -34,6 +34,7 @@ typedef struct ls_response {
     size_t slen, scap;
     int64_t user_length;  /* Content-Length the handler set, or -1 */
     uint64_t body_bytes;  /* body bytes the handler has written */
+    size_t head_len;      /* bytes of the serialized head, once head_sent */
     unsigned frozen : 1;  /* writeHead was called: status and fields are final */
     unsigned head_sent : 1;
     unsigned ended : 1;   /* finish was called */

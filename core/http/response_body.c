@@ -115,6 +115,7 @@ int ls_body_emit_head(ls_response *res, ls_outq *out, const ls_head *h, const ch
     if (buf != stack)
         free(buf);
     res->head_sent = res->frozen = 1;
+    res->head_len = n;
     res->framing = h->framing;
     if (h->framing.framing == LS_FRAME_NONE) {
         ls_outq_clear(&res->pre);

@@ -101,6 +101,7 @@ int ls_master_run(const ls_master_opts *o) {
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGUSR1);
     sigprocmask(SIG_BLOCK, &set, NULL);
 
     /* The first worker picks the port when it is 0; the others then bind the same one. */
@@ -143,6 +144,8 @@ int ls_master_run(const ls_master_opts *o) {
         if (sig == SIGHUP && !stopping) {
             ls_log(LS_LOG_INFO, "SIGHUP: reloading %d worker(s)", n);
             signal_all(w, n, SIGHUP);
+        } else if (sig == SIGUSR1) { /* the workers reopen their access logs */
+            signal_all(w, n, SIGUSR1);
         } else if (sig == SIGTERM || sig == SIGINT) {
             if (stopping && sig == SIGINT && ++interrupts > 0) {
                 ls_log(LS_LOG_WARN, "second SIGINT: killing the workers now");

@@ -3,6 +3,7 @@
 #ifndef LS_SERVER_H
 #define LS_SERVER_H
 
+#include "access_log.h"
 #include "client.h"
 #include "conn.h"
 #include "pool.h"
@@ -27,6 +28,7 @@ struct ls_server {
     int reuseport;       /* bind with SO_REUSEPORT (workers share the port) */
     int handles_open;
     ls_pool pool;        /* per-request buffers lent to working connections */
+    ls_access_log *access_log; /* NULL: off */
     uint64_t requests;
 };
 

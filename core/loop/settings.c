@@ -56,6 +56,10 @@ const ls_setting_def ls_setting_defs[] = {
      "seconds a resolved name is reused (30)"},
     {"max_timers", LS_SET_COUNT, FIELD(max_timers),
      "lunaserve.timer timers pending or running at once (1024)"},
+    {"access_log", LS_SET_PATH, FIELD(access_log),
+     "file for the access log, - for standard output, or off (off)"},
+    {"access_log_format", LS_SET_LOG_FORMAT, FIELD(access_log_format),
+     "combined (nginx's) or json, one object per line (combined)"},
 };
 const size_t ls_setting_count = sizeof ls_setting_defs / sizeof ls_setting_defs[0];
 
@@ -87,6 +91,8 @@ void ls_settings_defaults(ls_settings *s) {
     s->socket_max_receive = 16 * 1024 * 1024;
     s->resolver_cache_time_ms = 30000;
     s->max_timers = 1024;
+    strcpy(s->access_log, "off");
+    s->access_log_format = 0;
 }
 
 static int same_name(const char *a, const char *b) {
@@ -131,6 +137,21 @@ const char *ls_setting_set(ls_settings *s, const ls_setting_def *def, const char
         strcpy(field, addr);
         return NULL;
     }
+    case LS_SET_PATH: {
+        size_t n = strlen(text);
+        if (n == 0 || n >= sizeof s->access_log)
+            return "expected a file name, - or off";
+        memcpy(field, text, n + 1);
+        return NULL;
+    }
+    case LS_SET_LOG_FORMAT:
+        if (strcmp(text, "combined") == 0)
+            *(int *)field = 0;
+        else if (strcmp(text, "json") == 0)
+            *(int *)field = 1;
+        else
+            return "expected combined or json";
+        return NULL;
     case LS_SET_PORT: {
         long v = strtol(text, &end, 10);
         if (errno || end == text || *end || v < 0 || v > 65535)

@@ -34,9 +34,19 @@ typedef struct ls_settings {
     size_t socket_max_receive;            /* bytes one receive may gather, else an error */
     uint64_t resolver_cache_time_ms;      /* a name's addresses are reused this long */
     uint64_t max_timers; /* timers pending or running at once (lunaserve.timer) */
+    char access_log[1024]; /* a file, "-" (standard output) or "off" */
+    int access_log_format; /* ls_access_format: combined or json */
 } ls_settings;
 
-typedef enum { LS_SET_SECONDS, LS_SET_BYTES, LS_SET_COUNT, LS_SET_PORT, LS_SET_HOST } ls_setting_kind;
+typedef enum {
+    LS_SET_SECONDS,
+    LS_SET_BYTES,
+    LS_SET_COUNT,
+    LS_SET_PORT,
+    LS_SET_HOST,
+    LS_SET_PATH,      /* text: a file name (or "-", "off"), kept as given */
+    LS_SET_LOG_FORMAT /* "combined" or "json" */
+} ls_setting_kind;
 
 typedef struct ls_setting_def {
     const char *name; /* with underscores, as in the app table */
