@@ -156,22 +156,25 @@ static int serve(options *o, int ready_fd, int port) {
         settings.port = port;
     ls_server_configure(&st.server, &settings);
     st.server.reuseport = ready_fd >= 0;
-    char addr[128];
-    int r = ls_server_listen(&st.server, addr, sizeof addr);
-    if (r < 0) {
-        fprintf(stderr, "lunaserve: cannot listen on %s:%d: %s\n", settings.host, settings.port,
-                uv_strerror(r));
-        return 1;
-    }
+    int r;
     if (strcmp(settings.access_log, "off") != 0) {
         r = ls_access_log_open(&st.access_log, loop, settings.access_log,
                                (ls_access_format)settings.access_log_format);
         if (r < 0) {
             fprintf(stderr, "lunaserve: cannot open the access log %s: %s\n", settings.access_log,
                     strerror(-r));
+            ls_host_free(&st.host);
+            ls_server_free(&st.server);
             return 1;
         }
         st.server.access_log = &st.access_log;
+    }
+    char addr[128];
+    r = ls_server_listen(&st.server, addr, sizeof addr);
+    if (r < 0) {
+        fprintf(stderr, "lunaserve: cannot listen on %s:%d: %s\n", settings.host, settings.port,
+                uv_strerror(r));
+        return 1;
     }
     ls_host_watch(&st.host, 1, o->reload);
     uv_signal_init(loop, &st.sigint);
