@@ -166,7 +166,13 @@ end
 
 -- Sends a comment to each stream that has been idle for its interval at time now.
 local function send_due(now)
-    for ka, list in pairs(lists) do
+    -- (the intervals first: a close listener run from here may add a list)
+    local intervals = {}
+    for ka in pairs(lists) do
+        intervals[#intervals + 1] = ka
+    end
+    for _, ka in ipairs(intervals) do
+        local list = lists[ka] or {}
         -- (a comment puts the stream last with last_write = now, and a stream whose client
         -- has gone leaves the list: this loop ends)
         local slack = math.min(0.001, ka / 2)
