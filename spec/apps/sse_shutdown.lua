@@ -4,6 +4,7 @@
 --   /timer  a stream kept after its handler returns; an every() timer's premature call sends
 --           "bye" to every such stream and ends it.
 --   /slow   an ordinary request that answers "slow done" after ?ms= ms.
+--   /waiter a timer call (at(0)) that sleeps ?ms= ms; answers what at returned.
 -- Each stream first sends an event "hello", so that a client knows its handler has run.
 local lunaserve = require("lunaserve")
 local kit = require("testkit")
@@ -37,6 +38,13 @@ return kit.router({
             kept[stream] = nil
         end)
         stream:send({ event = "hello", data = "timer" })
+    end,
+    ["/waiter"] = function(req, res)
+        local ms = tonumber(kit.param(req, "ms"))
+        local ok, err = lunaserve.timer.at(0, function()
+            lunaserve.sleep(ms)
+        end)
+        res:finish(tostring(ok) .. "," .. tostring(err))
     end,
     ["/slow"] = function(req, res)
         lunaserve.sleep(tonumber(kit.param(req, "ms")))
