@@ -214,9 +214,9 @@ static void swap_in(ls_host *h, ls_vm *vm) {
 static void reload_loaded(ls_vm *vm, const char *err) {
     ls_host *h = vm->host;
     h->loading = NULL;
-    if (!err && !h->closing && (err = table_error(h, vm)))
+    if (!err && !h->stopping && (err = table_error(h, vm)))
         ls_release_all(&vm->owns);
-    if (err || h->closing) {
+    if (err || h->stopping) {
         if (err)
             ls_log(LS_LOG_ERROR, "reload failed, still serving the previous code: %s", err);
         discard(h, vm);
@@ -226,7 +226,7 @@ static void reload_loaded(ls_vm *vm, const char *err) {
 }
 
 int ls_host_reload(ls_host *h) {
-    if (h->closing)
+    if (h->stopping)
         return -1;
     if (h->loading) {
         ls_log(LS_LOG_WARN, "reload: the previous reload is still loading; this one is skipped");
@@ -386,9 +386,30 @@ void ls_host_timer_ended(ls_host *h) {
         uv_timer_start(&h->timers, on_timers_time, 0, 0);
 }
 
+void ls_host_begin_stop(ls_host *h) {
+    if (h->stopping)
+        return;
+    h->stopping = 1;
+    h->stop_by = uv_now(h->loop) + h->server->settings.shutdown_timeout_ms;
+    /* Every timer's last call, premature, now: a stream or a loop that waits for it (or for
+     * exiting()) ends while the connections drain, instead of holding the stop until the
+     * shutdown timeout. Requests in flight go on; their exiting() is true from now. */
+    for (ls_vm *vm = h->current; vm; vm = vm == h->current ? h->retired : vm->next) {
+        vm->stopping = 1;
+        ls_timers_expire(vm);
+    }
+    /* A reload still loading never takes over: its code is dropped as a failed load's is
+     * (its timers never run; its wait ends with the others, at the end of the stop). */
+    if (h->loading) {
+        h->loading->stopping = 1;
+        ls_timers_cancel(h->loading);
+    }
+}
+
 void ls_host_stop(ls_host *h) {
     if (h->closing)
         return;
+    ls_host_begin_stop(h);
     h->closing = 1;
     uv_close((uv_handle_t *)&h->collect, on_closed);
     uv_close((uv_handle_t *)&h->debounce, on_closed);
@@ -396,20 +417,11 @@ void ls_host_stop(ls_host *h) {
     uv_close((uv_handle_t *)&h->sighup, on_closed);
     if (h->watching)
         uv_close((uv_handle_t *)&h->watcher, on_closed);
-    /* Every timer's last call, premature; calls that wait (and sleeps) may go on for up to
-     * shutdown_timeout. */
-    for (ls_vm *vm = h->current; vm; vm = vm == h->current ? h->retired : vm->next) {
-        vm->stopping = 1;
-        ls_timers_expire(vm);
-    }
-    /* A reload still loading never takes over: its code is dropped as a failed load's is
-     * (its timers never run; its wait ends with the others, below). */
-    if (h->loading) {
-        h->loading->stopping = 1;
-        ls_timers_cancel(h->loading);
-    }
+    /* Calls that wait (and sleeps) may go on until the deadline set when the stop began
+     * (timers made since then are at(0) ones, premature, due at once). */
+    uint64_t now = uv_now(h->loop);
     if (ls_timers_active())
-        uv_timer_start(&h->timers, on_timers_time, h->server->settings.shutdown_timeout_ms, 0);
+        uv_timer_start(&h->timers, on_timers_time, h->stop_by > now ? h->stop_by - now : 0, 0);
     else
         end_timers(h);
 }

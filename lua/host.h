@@ -24,7 +24,9 @@ struct ls_host {
     int watching;
     int watch_all;        /* a folder app: any .lua file in it; else the file and its modules */
     char watch_dir[4096]; /* the folder watched, resolved (realpath) */
-    int closing;
+    int stopping;        /* the stop has begun: no reloads, the states are exiting */
+    uint64_t stop_by;    /* loop time by which waiting timer calls are ended */
+    int closing;         /* the connections have drained: the host's handles close */
     int handles;
     unsigned long reloads;
 };
@@ -41,11 +43,18 @@ int ls_host_watch(ls_host *h, int sighup, int files);
 int ls_host_reload(ls_host *h);
 /* The server's on_request: the current state takes the request. */
 void *ls_host_on_request(void *app, ls_conn *c);
+/* The stop begins (a signal; the server has just closed its listener): every state is
+ * exiting (lunaserve.exiting() is true, timers with a delay are refused) and every pending
+ * timer gets its premature call now, so that a stream or a loop that checks them ends while
+ * requests in flight drain. A reload under way is dropped, and no other starts. Timer calls
+ * that wait may go on until shutdown_timeout from now. */
+void ls_host_begin_stop(ls_host *h);
 /* The server is about to close its timer: every outbound socket of every state closes. */
 void ls_host_drain(ls_host *h);
-/* Closes the host's handles and gives every timer its premature call (the server has
- * stopped); once the calls that wait have ended, or after shutdown_timeout, every pending
- * sleep and whatever timer call is left are ended too. */
+/* Closes the host's handles (the server has stopped; begins the stop if that was not done)
+ * and gives any timer made since its premature call; once the calls that wait have ended, or
+ * at the deadline set when the stop began, every pending sleep and whatever timer call is
+ * left are ended too. */
 void ls_host_stop(ls_host *h);
 /* Frees every Lua state, after the loop has ended. */
 void ls_host_free(ls_host *h);

@@ -83,6 +83,9 @@ static void on_signal(uv_signal_t *h, int signum) {
     }
     LS_LOG(LS_LOG_INFO, "%s: shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
     ls_server_stop(&st->server, st->server.settings.shutdown_timeout_ms);
+    /* As the listener closes, not once the connections have drained: a stream or a loop that
+     * waits for exiting() or a premature timer call ends now, so the stop is prompt. */
+    ls_host_begin_stop(&st->host);
 }
 
 /* SIGUSR1: the access log opens its file again (after logrotate moved it), as nginx's

@@ -368,6 +368,10 @@ static int res_index(lua_State *L) {
         lua_pushboolean(L, c ? ls_conn_finished(c) : r->finished);
     } else if (strcmp(key, "shouldKeepAlive") == 0) {
         lua_pushboolean(L, c ? ls_conn_keepalive(c) : 0);
+    } else if (strcmp(key, "req") == 0) {
+        /* the request this answers (Node's res.req): a library given only res (sse) can
+         * tell a HEAD */
+        lua_getiuservalue(L, 1, SLOT_REQ);
     } else {
         lua_pushnil(L);
     }

@@ -12,8 +12,13 @@
 --   stream.closed is true once the stream has ended, and stream:on_close(fn) calls fn then.
 --
 -- While the stream is open, a comment goes out every opts.keepalive seconds (default 15;
--- false: none), so that proxies and clients do not time an idle stream out. The timer stops
--- when the stream ends, whichever side ends it.
+-- false: none), so that proxies and clients do not time an idle stream out. It stops when the
+-- stream ends, whichever side ends it, and when the code goes away (a reload, the worker
+-- stops). The keep-alives of all the streams of the app share one timer, so they do not use
+-- up --max-timers.
+--
+-- The answer to a HEAD request is the stream's head alone: it ends at once, and send returns
+-- nil, "closed".
 local lunaserve = require("lunaserve")
 
 local find, sub, gsub, type, tostring, error = string.find, string.sub, string.gsub, type,
@@ -57,11 +62,14 @@ local function one_line(what, v)
 end
 
 -- The stream is over: the keep-alive stops, listeners run once.
+local unlink
+
 local function ended(self)
     if self.closed then
         return
     end
     self.closed = true
+    unlink(self)
     local fns = self.close_fns
     self.close_fns = nil
     for i = 1, #fns do
@@ -69,7 +77,143 @@ local function ended(self)
     end
 end
 
-local function put(self, text)
+---------------------------------------------------------------------------------------------
+-- Keep-alives. The streams with the same interval are in a list, least recently written
+-- first (a write moves a stream to the end), so the first of each list is the next one due.
+-- One timer for the whole state is due when the first of them is; each call sends the
+-- comments that are due and arms the next. A timer armed earlier than the pending one (a new
+-- stream with a shorter interval) takes over: the pending one does nothing when it fires.
+---------------------------------------------------------------------------------------------
+
+local lists = {}   -- interval -> { first =, last = } (streams linked by ka_prev, ka_next)
+local armed_at     -- when the pending timer is due; nil: none
+local generation = 0 -- the pending timer's; an older one does nothing
+local stopped = false -- the code goes away: no keep-alives from now on
+local ticking = false -- a call is sending comments (it arms the next timer itself)
+-- Calls come at most this often: streams due within it share a call (a comment may come up
+-- to this much late).
+local MIN_GAP = 0.05
+
+local put, tick
+
+local function link(self)
+    local list = lists[self.keepalive]
+    if not list then
+        list = {}
+        lists[self.keepalive] = list
+    end
+    self.ka_list, self.ka_prev, self.ka_next = list, list.last, nil
+    if list.last then
+        list.last.ka_next = self
+    else
+        list.first = self
+    end
+    list.last = self
+end
+
+function unlink(self)
+    local list = self.ka_list
+    if not list then
+        return
+    end
+    if self.ka_prev then
+        self.ka_prev.ka_next = self.ka_next
+    else
+        list.first = self.ka_next
+    end
+    if self.ka_next then
+        self.ka_next.ka_prev = self.ka_prev
+    else
+        list.last = self.ka_prev
+    end
+    self.ka_list, self.ka_prev, self.ka_next = nil, nil, nil
+    if not list.first then
+        lists[self.keepalive] = nil
+    end
+end
+
+-- Arms the timer for time `due` unless the pending one comes no later.
+local function arm(due)
+    if stopped or (armed_at and armed_at <= due) then
+        return
+    end
+    local now = lunaserve.now()
+    local delay = due > now and due - now or 0
+    generation = generation + 1
+    local ok, err = lunaserve.timer.at(delay, tick, generation)
+    if ok then
+        armed_at = now + delay
+    elseif err == "process exiting" then
+        stopped = true
+    end
+    -- (too many pending timers: the next write or stream tries again)
+end
+
+-- A write: the stream goes to the end of its list.
+local function touch(self)
+    local now = lunaserve.now()
+    self.last_write = now
+    if self.ka_list then
+        if self.ka_list.last ~= self then
+            unlink(self)
+            link(self)
+        end
+        if not armed_at and not ticking then -- (the last try to arm failed)
+            arm(now + self.keepalive)
+        end
+    end
+end
+
+-- Sends a comment to each stream that has been idle for its interval at time now.
+local function send_due(now)
+    -- (the intervals first: a close listener run from here may add a list)
+    local intervals = {}
+    for ka in pairs(lists) do
+        intervals[#intervals + 1] = ka
+    end
+    for _, ka in ipairs(intervals) do
+        local list = lists[ka] or {}
+        -- (a comment puts the stream last with last_write = now, and a stream whose client
+        -- has gone leaves the list: this loop ends)
+        local slack = math.min(0.001, ka / 2)
+        local s = list.first
+        while s and s.last_write + ka <= now + slack do
+            put(s, ":\n\n")
+            s = list.first
+        end
+    end
+end
+
+function tick(premature, gen)
+    if gen ~= generation then
+        return
+    end
+    armed_at = nil
+    if premature then -- the app reloads or the worker stops: no more keep-alives
+        stopped = true
+        return
+    end
+    local now = lunaserve.now()
+    ticking = true
+    -- (protected: a close listener that raises must not end the keep-alives of the others)
+    local ok, err = pcall(send_due, now)
+    ticking = false
+    local next_due
+    for ka, list in pairs(lists) do
+        local due = list.first.last_write + ka
+        if not next_due or due < next_due then
+            next_due = due
+        end
+    end
+    if next_due then
+        arm(math.max(next_due, now + MIN_GAP))
+    end
+    if not ok then
+        error(err, 0)
+    end
+end
+
+function put(self, text)
     if self.closed then
         return nil, "closed"
     end
@@ -78,7 +222,7 @@ local function put(self, text)
         ended(self)
         return nil, "closed"
     end
-    self.last_write = lunaserve.now()
+    touch(self)
     return ok
 end
 
@@ -153,28 +297,6 @@ function Stream:on_close(fn)
     end
 end
 
--- The keep-alive: a chain of one-shot timers that ends with the stream. A comment goes out
--- only when nothing else was written for a whole interval.
-local function arm(self)
-    local function tick(premature)
-        if self.closed then
-            return
-        end
-        if premature then -- the app reloads or the worker stops: no more keep-alives
-            return
-        end
-        local idle = lunaserve.now() - self.last_write
-        if idle >= self.keepalive - 0.001 then
-            if not put(self, ":\n\n") then
-                return
-            end
-            idle = 0
-        end
-        lunaserve.timer.at(self.keepalive - idle, tick)
-    end
-    lunaserve.timer.at(self.keepalive, tick)
-end
-
 return function(res, opts)
     local keepalive = DEFAULT_KEEPALIVE
     if opts ~= nil then
@@ -202,8 +324,15 @@ return function(res, opts)
         ended(self)
         return self
     end
+    local req = res.req
+    if req and req.method == "HEAD" then -- the head is the whole answer
+        ended(self)
+        res:finish()
+        return self
+    end
     if keepalive then
-        arm(self)
+        link(self)
+        arm(self.last_write + keepalive)
     end
     return self
 end

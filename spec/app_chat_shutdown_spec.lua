@@ -1,0 +1,37 @@
+-- apps/chat at SIGTERM (README, "Bundled apps"; the stop as in spec/shutdown_streams_spec.lua):
+-- an open GET /events stream (as `curl -N /events` holds) ends cleanly as soon as the stop
+-- begins, ended by the app's premature timer call, and the process exits well before a large
+-- --shutdown-timeout. In one process, without a database.
+local S = require("spec.support.server")
+
+describe("apps/chat when the worker stops", function()
+    local srv
+
+    after_each(function()
+        if srv then
+            srv:stop()
+        end
+        srv = nil
+    end)
+
+    it("ends an open event stream with its terminator and a FIN, and exits promptly", function()
+        srv = S.start({ app = S.root .. "/apps/chat", args = { "--shutdown-timeout", "30" } })
+        local c = srv:connect()
+        assert(c:send("GET /events HTTP/1.1\r\nHost: x\r\n\r\n"))
+        local head = assert(c:read_head(3))
+        assert.are.equal(200, head.status)
+        assert.are.equal("text/event-stream", head:header("Content-Type"))
+        assert.are.equal("chunked", head:header("Transfer-Encoding"))
+        assert.are.equal(": worker " .. srv.pid .. "\n\n", assert(c:read_chunk(3)))
+        local t0 = S.now()
+        srv:signal("TERM")
+        local data, kind = c:read_until_close(5)
+        local ended = S.now() - t0
+        assert.are.equal("0\r\n\r\n", data)
+        assert.are.equal("fin", kind)
+        assert.is_true(ended < 2, "the stream ended " .. ended .. " s after SIGTERM")
+        c:close()
+        srv:assert_clean_exit(5)
+        assert.is_true(S.now() - t0 < 5, "exited " .. (S.now() - t0) .. " s after SIGTERM")
+    end)
+end)
