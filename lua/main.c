@@ -6,6 +6,7 @@
 #include "master.h"
 #include "metrics.h"
 #include "metrics_listener.h"
+#include "privileges.h"
 
 #include <signal.h>
 #include <stddef.h>
@@ -45,6 +46,8 @@ static void usage(FILE *out) {
             "reload the app when its code changes (a folder app: any .lua file in it; a file: "
             "it and the modules it loaded from its folder)");
     fprintf(out, "  %-20s %-8s %s\n", "--log-level", "LEVEL", "error, warn, info (default), debug");
+    fprintf(out, "  %-20s %-8s %s\n", "--user", "USER[:GRP]",
+            "the user the server runs as once its sockets are bound (workers: each worker)");
     fprintf(out, "  %-20s %-8s %s\n", "--metrics-max-series", "N",
             "series the app's metrics may have in all (1000)");
     fprintf(out, "  %-20s %-8s %s\n", "-h, --help", "", "this text");
@@ -69,6 +72,8 @@ typedef struct {
     const char *app;
     int workers; /* 0: one process, no master */
     size_t metrics_max_series;
+    ls_user user;
+    int has_user;
     int reload;
 } options;
 
@@ -195,6 +200,15 @@ static int serve(options *o, int ready_fd, int port) {
         }
         LS_LOG(LS_LOG_INFO, "metrics at http://%s/metrics", maddr);
     }
+    if (o->has_user) { /* every socket is bound, the logs are open: root is not needed now */
+        char why[256];
+        if (ls_user_become(&o->user, why, sizeof why) != 0) {
+            fprintf(stderr, "lunaserve: %s\n", why);
+            return 1;
+        }
+        LS_LOG(LS_LOG_INFO, "serving as %s (uid %d, gid %d)", o->user.name, (int)o->user.uid,
+               (int)o->user.gid);
+    }
     ls_host_watch(&st.host, 1, o->reload);
     uv_signal_init(loop, &st.sigint);
     uv_signal_init(loop, &st.sigterm);
@@ -302,7 +316,8 @@ int main(int argc, char **argv) {
         }
         const ls_setting_def *def = NULL;
         if (strcmp(name, "log-level") != 0 && strcmp(name, "workers") != 0 &&
-            strcmp(name, "metrics-max-series") != 0 && !(def = ls_setting_find(name))) {
+            strcmp(name, "metrics-max-series") != 0 && strcmp(name, "user") != 0 &&
+            !(def = ls_setting_find(name))) {
             const char *near = ls_setting_nearest(name);
             char dashed[64] = "";
             if (near)
@@ -328,6 +343,15 @@ int main(int argc, char **argv) {
                 return 2;
             }
             ls_log_threshold = (ls_log_level)level;
+            continue;
+        }
+        if (strcmp(name, "user") == 0) {
+            const char *why = ls_user_lookup(value, &o.user);
+            if (why) {
+                fprintf(stderr, "lunaserve: --user %s: %s\n", value, why);
+                return 2;
+            }
+            o.has_user = 1;
             continue;
         }
         if (strcmp(name, "metrics-max-series") == 0 || strcmp(name, "metrics_max_series") == 0) {
@@ -373,6 +397,9 @@ int main(int argc, char **argv) {
         fprintf(stderr, "lunaserve: cannot map the metrics segment: %s\n", strerror(-mr));
         return 1;
     }
+    if (geteuid() == 0 && !o.has_user)
+        ls_log(LS_LOG_WARN, "running as root: the app's code can do anything root can; "
+                            "--user USER drops to USER once the sockets are bound");
     if (!o.workers)
         return serve(&o, -1, -1);
     ls_master_opts m = {

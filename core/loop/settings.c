@@ -196,7 +196,7 @@ const char *ls_setting_set(ls_settings *s, const ls_setting_def *def, const char
 }
 
 const char *const ls_cli_only_options[] = {"workers", "reload", "log_level",
-                                           "metrics_max_series", NULL};
+                                           "metrics_max_series", "user", NULL};
 
 int ls_setting_cli_only(const char *name) {
     for (const char *const *o = ls_cli_only_options; *o; o++)
