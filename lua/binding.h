@@ -193,6 +193,7 @@ void ls_http_parser_preload(lua_State *L);
 
 /* crypto.c: package.preload["lunaserve.crypto"] */
 void ls_crypto_preload(lua_State *L);
+void ls_metrics_preload(lua_State *L);
 /* file.c: package.preload["lunaserve.file"] and res:sendFile (after ls_res_open) */
 void ls_file_open(lua_State *L);
 

@@ -2,6 +2,7 @@
  * deadline) and memory (the Lua allocator counts the state's bytes and refuses to grow past
  * the limit while handler code runs). */
 #include "binding.h"
+#include "stats.h"
 
 #include <stdlib.h>
 
@@ -18,6 +19,7 @@ static void budget_hook(lua_State *L, lua_Debug *ar) {
         /* From now on every instruction fails, so a pcall that catches this error cannot
          * keep the loop going: the next instruction after it fails again. */
         lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
+        ls_stat_add(&ls_stats_self->budget_kills, 1);
         luaL_error(L, "handler ran for over %d ms without yielding: stopped", (int)budget_ms);
     }
 }
@@ -47,13 +49,16 @@ void *ls_budget_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     if (nsize == 0) {
         free(ptr);
         vm->mem -= osize;
+        ls_stat_add(&ls_stats_self->lua_memory, -(uint64_t)osize);
         return NULL;
     }
     if (nsize > osize && vm->mem_limit && handler_depth &&
         vm->mem + (nsize - osize) > vm->mem_limit)
         return NULL;
     void *p = realloc(ptr, nsize);
-    if (p)
+    if (p) {
         vm->mem = vm->mem - osize + nsize;
+        ls_stat_add(&ls_stats_self->lua_memory, (uint64_t)nsize - (uint64_t)osize);
+    }
     return p;
 }

@@ -9,6 +9,7 @@
 #include "host.h"
 
 #include "log.h"
+#include "stats.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -200,6 +201,7 @@ const char *ls_host_init(ls_host *h, uv_loop_t *loop, ls_server *server, const c
 /* The new state takes the new requests; the old one finishes what it started. */
 static void swap_in(ls_host *h, ls_vm *vm) {
     ls_vm *old = h->current;
+    ls_stat_add(&ls_stats_self->reloads, 1);
     ls_release_all(&old->owns); /* what its load connected: requests in flight keep theirs */
     old->retired = 1;
     old->next = h->retired;
@@ -217,8 +219,10 @@ static void reload_loaded(ls_vm *vm, const char *err) {
     if (!err && !h->stopping && (err = table_error(h, vm)))
         ls_release_all(&vm->owns);
     if (err || h->stopping) {
-        if (err)
+        if (err) {
             ls_log(LS_LOG_ERROR, "reload failed, still serving the previous code: %s", err);
+            ls_stat_add(&ls_stats_self->reload_failures, 1);
+        }
         discard(h, vm);
         return;
     }
@@ -238,6 +242,7 @@ int ls_host_reload(ls_host *h) {
     h->reloads++;
     if (!vm) {
         ls_log(LS_LOG_ERROR, "reload failed, still serving the previous code: %s", err);
+        ls_stat_add(&ls_stats_self->reload_failures, 1);
         return -1;
     }
     if (waiting) { /* the old code serves until the new code's load is done */

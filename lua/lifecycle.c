@@ -18,6 +18,7 @@
 #include "binding.h"
 
 #include "log.h"
+#include "stats.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@ static ls_lreq *lreq_of_root(ls_root *root) {
 }
 
 void ls_lreq_log(ls_lreq *r, const char *what, const char *msg) {
+    ls_stat_add(&ls_stats_self->handler_errors, 1);
     if (r && r->conn) {
         const ls_request *q = ls_conn_request(r->conn);
         ls_log(LS_LOG_ERROR, "%s for %s %.*s: %s", what, q->method ? q->method : "?",

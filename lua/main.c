@@ -4,6 +4,9 @@
 #include "host.h"
 #include "log.h"
 #include "master.h"
+#include "metrics.h"
+#include "metrics_listener.h"
+#include "privileges.h"
 
 #include <signal.h>
 #include <stddef.h>
@@ -43,6 +46,10 @@ static void usage(FILE *out) {
             "reload the app when its code changes (a folder app: any .lua file in it; a file: "
             "it and the modules it loaded from its folder)");
     fprintf(out, "  %-20s %-8s %s\n", "--log-level", "LEVEL", "error, warn, info (default), debug");
+    fprintf(out, "  %-20s %-8s %s\n", "--user", "USER[:GRP]",
+            "the user the server runs as once its sockets are bound (workers: each worker)");
+    fprintf(out, "  %-20s %-8s %s\n", "--metrics-max-series", "N",
+            "series the app's metrics may have in all (1000)");
     fprintf(out, "  %-20s %-8s %s\n", "-h, --help", "", "this text");
     fprintf(out, "  %-20s %-8s %s\n", "-v, --version", "", "the version");
     fprintf(out, "\nBYTES take a suffix k, m or g (64k, 1m, 2g). HOST is an IP address (127.0.0.1, "
@@ -64,6 +71,9 @@ typedef struct {
     size_t ncli;
     const char *app;
     int workers; /* 0: one process, no master */
+    size_t metrics_max_series;
+    ls_user user;
+    int has_user;
     int reload;
 } options;
 
@@ -71,6 +81,7 @@ typedef struct {
     uv_signal_t sigint, sigterm, sigusr1;
     ls_server server;
     ls_access_log access_log;
+    ls_metrics_listener metrics;
     ls_host host;
     int signals;
 } app_state;
@@ -83,6 +94,7 @@ static void on_signal(uv_signal_t *h, int signum) {
     }
     LS_LOG(LS_LOG_INFO, "%s: shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
     ls_server_stop(&st->server, st->server.settings.shutdown_timeout_ms);
+    ls_metrics_listener_stop(&st->metrics, st->server.settings.shutdown_timeout_ms);
     /* As the listener closes, not once the connections have drained: a stream or a loop that
      * waits for exiting() or a premature timer call ends now, so the stop is prompt. */
     ls_host_begin_stop(&st->host);
@@ -179,6 +191,27 @@ static int serve(options *o, int ready_fd, int port) {
                 uv_strerror(r));
         return 1;
     }
+    if (strcmp(settings.metrics_listen, "off") != 0) {
+        ls_settings ms = settings;
+        const char *bad = ls_metrics_listen_parse(settings.metrics_listen, &ms);
+        char maddr[128];
+        if (bad || (r = ls_metrics_listener_start(&st.metrics, loop, &ms, ready_fd >= 0, maddr,
+                                                  sizeof maddr)) < 0) {
+            fprintf(stderr, "lunaserve: --metrics-listen %s: %s\n", settings.metrics_listen,
+                    bad ? bad : uv_strerror(r));
+            return 1;
+        }
+        LS_LOG(LS_LOG_INFO, "metrics at http://%s/metrics", maddr);
+    }
+    if (o->has_user) { /* every socket is bound, the logs are open: root is not needed now */
+        char why[256];
+        if (ls_user_become(&o->user, why, sizeof why) != 0) {
+            fprintf(stderr, "lunaserve: %s\n", why);
+            return 1;
+        }
+        LS_LOG(LS_LOG_INFO, "serving as %s (uid %d, gid %d)", o->user.name, (int)o->user.uid,
+               (int)o->user.gid);
+    }
     ls_host_watch(&st.host, 1, o->reload);
     uv_signal_init(loop, &st.sigint);
     uv_signal_init(loop, &st.sigterm);
@@ -208,6 +241,7 @@ static int serve(options *o, int ready_fd, int port) {
             LS_LOG(LS_LOG_DEBUG, "closed %s: %llu", ls_close_reason_names[i],
                    (unsigned long long)st.server.io.closes[i]);
     ls_host_free(&st.host);
+    ls_metrics_listener_free(&st.metrics);
     ls_server_free(&st.server);
     if (uv_loop_close(loop) != 0)
         ls_log(LS_LOG_WARN, "event loop closed with handles still open");
@@ -285,6 +319,7 @@ int main(int argc, char **argv) {
         }
         const ls_setting_def *def = NULL;
         if (strcmp(name, "log-level") != 0 && strcmp(name, "workers") != 0 &&
+            strcmp(name, "metrics-max-series") != 0 && strcmp(name, "user") != 0 &&
             !(def = ls_setting_find(name))) {
             const char *near = ls_setting_nearest(name);
             char dashed[64] = "";
@@ -313,6 +348,25 @@ int main(int argc, char **argv) {
             ls_log_threshold = (ls_log_level)level;
             continue;
         }
+        if (strcmp(name, "user") == 0) {
+            const char *why = ls_user_lookup(value, &o.user);
+            if (why) {
+                fprintf(stderr, "lunaserve: --user %s: %s\n", value, why);
+                return 2;
+            }
+            o.has_user = 1;
+            continue;
+        }
+        if (strcmp(name, "metrics-max-series") == 0 || strcmp(name, "metrics_max_series") == 0) {
+            char *end;
+            long v = strtol(value, &end, 10);
+            if (*end || end == value || v < 1 || v > 1000000) {
+                fprintf(stderr, "lunaserve: --metrics-max-series: expected 1 to 1000000\n");
+                return 2;
+            }
+            o.metrics_max_series = (size_t)v;
+            continue;
+        }
         if (strcmp(name, "workers") == 0) {
             char *end;
             long w = strcmp(value, "auto") == 0 ? sysconf(_SC_NPROCESSORS_ONLN)
@@ -339,6 +393,16 @@ int main(int argc, char **argv) {
         o.app = LS_DEFAULT_APP;
     signal(SIGPIPE, SIG_IGN);
     signal(SIGUSR1, SIG_IGN); /* until the loop takes it (access log reopen): never fatal */
+    /* The metrics' shared segment, before any worker is forked: every worker's counters in
+     * one place, whichever worker a scrape reaches. */
+    int mr = ls_metrics_init(o.metrics_max_series ? o.metrics_max_series : 1000);
+    if (mr < 0) {
+        fprintf(stderr, "lunaserve: cannot map the metrics segment: %s\n", strerror(-mr));
+        return 1;
+    }
+    if (geteuid() == 0 && !o.has_user)
+        ls_log(LS_LOG_WARN, "running as root: the app's code can do anything root can; "
+                            "--user USER drops to USER once the sockets are bound");
     if (!o.workers)
         return serve(&o, -1, -1);
     ls_master_opts m = {

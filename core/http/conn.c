@@ -1,6 +1,7 @@
 #include "conn.h"
 
 #include "access_log.h"
+#include "stats.h"
 
 #include "date.h"
 #include "keepalive.h"
@@ -35,6 +36,7 @@ struct ls_conn {
     uint64_t max_body;       /* the active request's body limit (the setting, or the app's) */
     uint64_t started_us;     /* the first byte of the request (with an access log only) */
     uint8_t state;
+    uint8_t gauge; /* the lunaserve_connections state it counts in (stats.h) */
     ls_keepalive ka; /* whether another request may follow this one */
     unsigned parser_paused : 1; /* llhttp waits at the end of the active request */
     unsigned parse_dead : 1;    /* input is no longer parsed (error or lingering) */
@@ -56,7 +58,7 @@ static void conn_update_reading(ls_conn *c);
 static void conn_fail(ls_conn *c, int status, ls_close_reason why);
 static void conn_linger(ls_conn *c, ls_close_reason why);
 static void conn_advance(ls_conn *c);
-static void log_request(ls_conn *c, const char *closed, int cut);
+static void request_done(ls_conn *c, const char *closed, int cut);
 static int body_over_limit(const ls_conn *c);
 static void refuse_body(ls_conn *c);
 
@@ -74,6 +76,14 @@ static void conn_close(ls_conn *c, ls_close_reason why, int reset) {
     ls_transport_close(c->t, why, reset);
 }
 static void conn_defer(ls_conn *c) { ls_transport_defer(c->t); }
+/* Moves the connection to another state of the lunaserve_connections gauge. */
+static void conn_gauge(ls_conn *c, int state) {
+    if (c->t->io->uncounted)
+        return;
+    ls_stat_gauge_add(&ls_stats_self->conns[c->gauge], -1);
+    ls_stat_gauge_add(&ls_stats_self->conns[state], 1);
+    c->gauge = (uint8_t)state;
+}
 
 /* ---------------------------------------------------------------- parse events */
 
@@ -85,8 +95,8 @@ static void on_begin(void *ctx) {
     c->head_deadline = now_ms(c) + cfg(c)->header_timeout_ms;
     c->t->read_progress = 1; /* a new deadline */
     c->logged = 0;
-    if (server_of(c)->access_log)
-        c->started_us = uv_hrtime() / 1000;
+    c->started_us = uv_hrtime() / 1000;
+    conn_gauge(c, LS_CONN_READING);
 }
 
 static int on_body(void *ctx, const char *at, size_t len) {
@@ -129,14 +139,41 @@ static const char *head_field(const ls_request *r, const char *name, size_t nlen
     return NULL;
 }
 
-/* One access log line for the active request: its response is out (cut short: the
- * connection ended first, and a response not begun is nginx's 499). */
-static void log_request(ls_conn *c, const char *closed, int cut) {
+/* The active request is over: its response is out (or cut short: the connection ended
+ * first; a response not begun is nginx's 499). Counted for the metrics, and logged. */
+static void request_done(ls_conn *c, const char *closed, int cut) {
     if (c->logged)
         return;
     c->logged = 1;
     const ls_request *r = &c->req;
     const ls_response *res = &c->res;
+    int status = cut && !res->head_sent ? 499 : res->status;
+    uint64_t us = uv_hrtime() / 1000 - c->started_us;
+    if (c->t->io->uncounted)
+        return;
+    ls_stats *st = ls_stats_self;
+    int m = LS_METHOD_OTHER;
+    if (r->method) {
+        static const char *const names[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH",
+                                            "OPTIONS"};
+        for (int i = 0; i < LS_METHOD_OTHER; i++)
+            if (strcmp(r->method, names[i]) == 0) {
+                m = i;
+                break;
+            }
+    }
+    int cls = status / 100 - 1;
+    ls_stat_add(&st->requests[m][cls < 0 ? 0 : cls > 4 ? 4 : cls], 1);
+    static const uint64_t bounds_us[LS_DURATION_BUCKETS - 1] = {
+        5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000};
+    int b = 0;
+    while (b < LS_DURATION_BUCKETS - 1 && us > bounds_us[b])
+        b++;
+    ls_stat_add(&st->duration_buckets[b], 1);
+    ls_stat_add(&st->duration_us_sum, us);
+    ls_stat_add(&st->duration_count, 1);
+    if (!server_of(c)->access_log)
+        return;
     uint64_t wire = 0;
     if (res->head_sent && c->t->wire_bytes > c->head_wire_mark)
         wire = c->t->wire_bytes - c->head_wire_mark;
@@ -147,10 +184,10 @@ static void log_request(ls_conn *c, const char *closed, int cut) {
         .target_len = r->url_len,
         .http_major = r->http_major,
         .http_minor = r->http_minor,
-        .status = cut && !res->head_sent ? 499 : res->status,
+        .status = status,
         .bytes = wire,
         .body_bytes = wire > res->head_len ? wire - res->head_len : 0,
-        .time_us = uv_hrtime() / 1000 - c->started_us,
+        .time_us = us,
         .closed = closed,
     };
     e.referer = head_field(r, "referer", 7, &e.referer_len);
@@ -203,8 +240,10 @@ static void on_deferred(ls_transport *t) { conn_advance(t->ctx); }
 static void on_closed(ls_transport *t) {
     ls_conn *c = t->ctx;
     ls_server *s = server_of(c);
-    if (s->access_log && c->state == ST_ACTIVE) /* a request the connection's end cut short */
-        log_request(c, ls_close_reason_names[t->close_reason], 1);
+    if (c->state == ST_ACTIVE) /* a request the connection's end cut short */
+        request_done(c, ls_close_reason_names[t->close_reason], 1);
+    if (!t->io->uncounted)
+        ls_stat_gauge_add(&ls_stats_self->conns[c->gauge], -1);
     void *ud = c->ud;
     c->ud = NULL;
     ls_outq_clear(&c->res.pre);
@@ -338,6 +377,9 @@ void ls_conn_start(ls_server *s, ls_transport *t) {
     ls_response_init(&c->res);
     ls_keepalive_begin(&c->ka, 1, 1, 0, 0);
     c->state = ST_HEAD;
+    c->gauge = LS_CONN_IDLE;
+    if (!t->io->uncounted)
+        ls_stat_gauge_add(&ls_stats_self->conns[LS_CONN_IDLE], 1);
     c->head_deadline = ls_io_now(&s->io) + s->settings.header_timeout_ms;
     ls_transport_set_proto(t, &http1_server, c);
     ls_server_add(s, c);
@@ -373,6 +415,7 @@ static void dispatch(ls_conn *c) {
     ls_server *s = server_of(c);
     const ls_request *r = &c->req;
     c->state = ST_ACTIVE;
+    conn_gauge(c, LS_CONN_ACTIVE);
     c->head_started = 0;
     c->msg_complete = 0;
     c->want_drain = c->truncated = 0;
@@ -538,6 +581,7 @@ static void emit_head(ls_conn *c, const char *data, size_t len, ls_release_fn re
  * input is read and thrown away for a bounded time (the transport lingers). */
 static void conn_linger(ls_conn *c, ls_close_reason why) {
     c->state = ST_LINGER;
+    conn_gauge(c, LS_CONN_CLOSING);
     c->parse_dead = 1;
     c->body_len = 0;
     ls_transport_linger(c->t, why);
@@ -556,8 +600,7 @@ static void response_done(ls_conn *c) {
         ls_keepalive_lower(&c->ka, LS_CLOSE_SHUTDOWN);
     if (unread_body_over_limit(c))
         ls_keepalive_lower(&c->ka, LS_CLOSE_FINISH);
-    if (s->access_log)
-        log_request(c, c->truncated         ? "truncated"
+    request_done(c, c->truncated         ? "truncated"
                        : ls_keepalive_on(&c->ka) ? NULL
                                                  : ls_close_reason_names[ls_keepalive_reason(&c->ka)],
                     0);
@@ -574,6 +617,7 @@ static void response_done(ls_conn *c) {
         return;
     }
     c->state = ST_HEAD;
+    conn_gauge(c, LS_CONN_IDLE);
     c->body_len = 0;
     c->discarding = !c->msg_complete;
     c->msg_complete = 0;
@@ -692,6 +736,7 @@ static void conn_fail(ls_conn *c, int status, ls_close_reason why) {
     void *ud = c->ud;
     c->ud = NULL;
     c->state = ST_ACTIVE;
+    conn_gauge(c, LS_CONN_ACTIVE);
     c->msg_complete = 1; /* nothing more is read for this request */
     c->t->in_len = 0;
     c->body_len = 0;

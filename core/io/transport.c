@@ -1,5 +1,7 @@
 #include "transport.h"
 
+#include "stats.h"
+
 #include "log.h"
 
 #include <arpa/inet.h>
@@ -150,8 +152,11 @@ static void on_closed(uv_handle_t *h) {
     ls_transport *t = h->data;
     ls_io *io = t->io;
     if (t->proto) {
-        if (!t->outbound)
+        if (!t->outbound) {
             io->closes[t->close_reason]++;
+            if (!io->uncounted)
+                ls_stat_add(&ls_stats_self->closes[t->close_reason], 1);
+        }
         if (t->pending)
             unlink_from(&io->pending, t, offsetof(ls_transport, next_pending));
         if (t->corked)
@@ -232,6 +237,8 @@ static void on_connect(uv_connect_t *req, int status) {
         return;
     if (status == 0)
         transport_started(t);
+    ls_stat_add(status == 0 ? &ls_stats_self->outbound_connects : &ls_stats_self->outbound_errors,
+                1);
     t->proto->on_connected(t, status);
     ls_io_run_pending(t->io);
 }
@@ -334,6 +341,8 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
         return;
     }
     t->read_progress = 1;
+    if (!t->outbound && !io->uncounted)
+        ls_stat_add(&ls_stats_self->bytes_in, (uint64_t)nread);
     if (t->lingering) {
         ls_transport_arm(t, LS_DEADLINE_NONE, 0, 1); /* thrown away; the silence starts again */
         return;
@@ -398,6 +407,8 @@ void ls_transport_cork(ls_transport *t) {
 static void took(ls_transport *t, size_t n) {
     ls_outq_consume(&t->out, n);
     t->wire_bytes += n;
+    if (!t->outbound && !t->io->uncounted)
+        ls_stat_add(&ls_stats_self->bytes_out, n);
     t->write_progress = 1;
 }
 

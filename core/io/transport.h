@@ -53,6 +53,7 @@ typedef struct ls_io {
     uint64_t linger_time_ms;   /* lingering close: the whole time ... */
     uint64_t linger_idle_ms;   /* ... and the longest silence */
     uint64_t closes[LS_CLOSE_REASONS];
+    int uncounted; /* not in the metrics (the metrics listener's own connections) */
 } ls_io;
 
 /* The protocol on a transport. Every callback comes from a libuv callback or from deferred

@@ -1,5 +1,7 @@
 #include "master.h"
 
+#include "metrics.h"
+
 #include "log.h"
 
 #include <errno.h>
@@ -35,7 +37,7 @@ static uint64_t mono_ms(void) {
 
 /* Starts one worker; returns its pid (-1 on failure). When ready_port is not NULL, waits
  * until it reports its port (or dies) and stores the port there. */
-static pid_t spawn(const ls_master_opts *o, int port, int *ready_port) {
+static pid_t spawn(const ls_master_opts *o, int slot, int nslots, int port, int *ready_port) {
     int fds[2];
     if (pipe(fds) != 0)
         return -1;
@@ -54,6 +56,7 @@ static pid_t spawn(const ls_master_opts *o, int port, int *ready_port) {
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         signal(SIGCHLD, SIG_DFL);
+        ls_metrics_enter_slot(slot, nslots);
         _exit(o->worker_main(o->ctx, fds[1], port));
     }
     close(fds[1]);
@@ -106,7 +109,7 @@ int ls_master_run(const ls_master_opts *o) {
 
     /* The first worker picks the port when it is 0; the others then bind the same one. */
     int port = -1;
-    w[0].pid = spawn(o, o->port, &port);
+    w[0].pid = spawn(o, 0, n, o->port, &port);
     if (w[0].pid < 0 || port <= 0) {
         int status = 0;
         if (w[0].pid > 0) {
@@ -118,7 +121,7 @@ int ls_master_run(const ls_master_opts *o) {
     w[0].started_ms = mono_ms();
     for (int i = 1; i < n; i++) {
         int p;
-        w[i].pid = spawn(o, port, &p);
+        w[i].pid = spawn(o, i, n, port, &p);
         w[i].started_ms = mono_ms();
         if (w[i].pid < 0 || p != port) {
             ls_log(LS_LOG_ERROR, "worker %d did not start", i + 1);
@@ -196,7 +199,8 @@ int ls_master_run(const ls_master_opts *o) {
             if (w[i].pid || !w[i].restart_at_ms || w[i].restart_at_ms > now)
                 continue;
             int p;
-            w[i].pid = spawn(o, port, &p);
+            w[i].pid = spawn(o, i, n, port, &p);
+            ls_metrics_count_restart();
             w[i].started_ms = mono_ms();
             w[i].restart_at_ms = 0;
             if (w[i].pid < 0) {

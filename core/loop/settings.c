@@ -60,6 +60,8 @@ const ls_setting_def ls_setting_defs[] = {
      "file for the access log, - for standard output, or off (off)"},
     {"access_log_format", LS_SET_LOG_FORMAT, FIELD(access_log_format),
      "combined (nginx's) or json, one object per line (combined)"},
+    {"metrics_listen", LS_SET_PATH, FIELD(metrics_listen),
+     "ADDR:PORT of a listener serving /metrics (Prometheus), or off (off)"},
 };
 const size_t ls_setting_count = sizeof ls_setting_defs / sizeof ls_setting_defs[0];
 
@@ -92,6 +94,7 @@ void ls_settings_defaults(ls_settings *s) {
     s->resolver_cache_time_ms = 30000;
     s->max_timers = 1024;
     strcpy(s->access_log, "off");
+    strcpy(s->metrics_listen, "off");
     s->access_log_format = 0;
 }
 
@@ -192,7 +195,8 @@ const char *ls_setting_set(ls_settings *s, const ls_setting_def *def, const char
     return "unknown setting kind";
 }
 
-const char *const ls_cli_only_options[] = {"workers", "reload", "log_level", NULL};
+const char *const ls_cli_only_options[] = {"workers", "reload", "log_level",
+                                           "metrics_max_series", "user", NULL};
 
 int ls_setting_cli_only(const char *name) {
     for (const char *const *o = ls_cli_only_options; *o; o++)

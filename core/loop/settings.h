@@ -36,6 +36,7 @@ typedef struct ls_settings {
     uint64_t max_timers; /* timers pending or running at once (lunaserve.timer) */
     char access_log[1024]; /* a file, "-" (standard output) or "off" */
     int access_log_format; /* ls_access_format: combined or json */
+    char metrics_listen[1024]; /* "ADDR:PORT" of the /metrics listener, or "off" */
 } ls_settings;
 
 typedef enum {

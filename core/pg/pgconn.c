@@ -1,6 +1,8 @@
 /* A PostgreSQL connection on the event loop (see pgconn.h). */
 #include "pgconn.h"
 
+#include "stats.h"
+
 #include "log.h"
 
 #include <stdio.h>
@@ -119,6 +121,8 @@ static void arm(ls_pgconn *c, uint64_t ms) {
 /* ---------------------------------------------------------------- outcomes */
 
 static void finish(ls_pgconn *c, int status) {
+    if (status != LS_PG_OK) /* an SQL error, a broken connection or a timeout */
+        ls_stat_add(&ls_stats_self->pg_errors, 1);
     ls_pgconn_fn fn = c->done;
     c->done = NULL;
     if (fn)
@@ -177,6 +181,7 @@ static void step_connect(ls_pgconn *c) {
         watch(c, UV_WRITABLE);
         return;
     case PGRES_POLLING_OK:
+        ls_stat_add(&ls_stats_self->pg_connects, 1);
         PQsetnonblocking(c->pg, 1);
         c->state = LS_PGCONN_IDLE;
         watch(c, UV_READABLE);
