@@ -235,11 +235,12 @@ local function body_of(req, res)
     return body
 end
 
--- Checks the fields a body gives (`required`: both must be there). Returns title, done
--- (nil where absent), or false after the 400 was sent.
-local function fields_of(res, body, required)
+-- Checks the fields a body gives for `use`: "create" (title needed, done optional),
+-- "replace" (both needed) or "change" (either). Returns title, done (nil where absent), or
+-- false after the 400 was sent.
+local function fields_of(res, body, use)
     local title, done = body.title, body.done
-    if title ~= nil or required then
+    if title ~= nil or use ~= "change" then
         if type(title) ~= "string" or title:match("^%s*$") or not utf8.len(title)
             or utf8.len(title) > TITLE_MAX then
             fail(res, 400, "title must be a non-empty string of at most " .. TITLE_MAX
@@ -247,7 +248,7 @@ local function fields_of(res, body, required)
             return false
         end
     end
-    if done ~= nil or required == "both" then
+    if done ~= nil or use == "replace" then
         if type(done) ~= "boolean" then
             fail(res, 400, "done must be true or false", "done")
             return false
@@ -342,7 +343,7 @@ app:post("/todos", function(req, res)
     if not body then
         return
     end
-    local title, done = fields_of(res, body, true)
+    local title, done = fields_of(res, body, "create")
     if title == false then
         return
     end
@@ -377,7 +378,7 @@ app:get("/todos/:id", function(req, res)
 end)
 
 -- PATCH (any of the fields) and PUT (all of them): one UPDATE, conditional on If-Match.
-local function update(required)
+local function update(use)
     return function(req, res)
         local id = id_of(req)
         if not id then
@@ -387,7 +388,7 @@ local function update(required)
         if not body then
             return
         end
-        local title, done = fields_of(res, body, required)
+        local title, done = fields_of(res, body, use)
         if title == false then
             return
         end
@@ -409,8 +410,8 @@ local function update(required)
     end
 end
 
-app:patch("/todos/:id", update(false))
-app:put("/todos/:id", update("both"))
+app:patch("/todos/:id", update("change"))
+app:put("/todos/:id", update("replace"))
 
 app:delete("/todos/:id", function(req, res)
     local id = id_of(req)
