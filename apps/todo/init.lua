@@ -23,8 +23,9 @@
 --   PATCH, PUT and DELETE take If-Match: a todo that has changed since gives 412.
 --
 -- The schema is a numbered list of SQL steps (MIGRATIONS below), applied as the app loads,
--- each recorded in schema_migrations, under an advisory lock, so workers that load at once
--- (--workers 2) wait for each other and the steps run once.
+-- each recorded in schema_migrations, under an advisory lock, so processes that load at once
+-- (the workers of --workers 2 on a reload, servers on several hosts) wait for each other and
+-- the steps run once.
 local json = require("lunaserve.json")
 local router = require("lunaserve.router")
 local form = require("lunaserve.form")
@@ -34,7 +35,8 @@ local HERE = (debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "apps/todo"
 
 local URL = os.getenv("DATABASE_URL")
 if not URL or URL == "" then
-    -- one line and out (an error would add its traceback, which says nothing more here)
+    -- one line and out (an error would add its traceback, which says nothing more here); only
+    -- the first load gets here, since a reload sees the same environment
     io.stderr:write("apps/todo needs DATABASE_URL; start a throwaway PostgreSQL with: sh ", HERE,
         "/start-postgres.sh\n")
     os.exit(1)
