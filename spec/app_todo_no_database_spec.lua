@@ -6,13 +6,19 @@ local S = require("spec.support.server")
 
 local APP = S.root .. "/apps/todo"
 
+-- The binary, as a path that holds from any folder (LUNASERVE_BIN may be relative).
+local function bin()
+    local b = S.bin()
+    return b:sub(1, 1) == "/" and b or (S.root .. "/" .. b)
+end
+
 -- Runs lunaserve from `cwd` with DATABASE_URL unset (url nil) or set; bounded. Returns
 -- stdout, stderr, exit status.
 local function run(cwd, app, url, args)
     local dir = S.mktempdir()
     local cmd = string.format("cd %s && env -u DATABASE_URL %s timeout -s KILL 20 %s --port 0 %s %s"
         .. " </dev/null >%s/out 2>%s/err", S.shquote(cwd),
-        url and S.shquote("DATABASE_URL=" .. url) or "", S.shquote(S.bin()), args or "",
+        url and S.shquote("DATABASE_URL=" .. url) or "", S.shquote(bin()), args or "",
         S.shquote(app), dir, dir)
     local _, how, code = os.execute(cmd)
     local out, err = S.read_file(dir .. "/out") or "", S.read_file(dir .. "/err") or ""
