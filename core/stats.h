@@ -28,6 +28,8 @@ typedef struct ls_stats {
     uint64_t handler_errors, budget_kills;
     uint64_t outbound_connects, outbound_errors; /* cosocket (and the clients on it) */
     uint64_t pg_connects, pg_errors;
+    int64_t tcp_pool_idle;               /* idle pooled cosocket connections (a gauge) */
+    int64_t pg_pool_live, pg_pool_idle;  /* lunaserve.pg pools' connections (gauges) */
 } ls_stats;
 
 /* This process's counters (a worker's slot once metrics are mapped, else a static one). */

@@ -41,6 +41,30 @@ describe("the upstream metrics", function()
         assert.are.same({ 2, 1 }, { c1 - c0, e1 - e0 })
     end)
 
+    local function pool_gauge(fams, client, state)
+        return PM.value(fams, "lunaserve_upstream_pool_connections",
+            "lunaserve_upstream_pool_connections", { client = client, state = state })
+    end
+
+    it("shows idle pooled cosockets and the PostgreSQL pool's connections", function()
+        local listener = assert(socket.bind("127.0.0.1", 0))
+        local _, port = listener:getsockname()
+        local _, fams = PM.scrape(mport)
+        assert.are.equal(0, pool_gauge(fams, "tcp", "idle"))
+        assert.are.equal("ok", select(2, srv:get_body("/keep/" .. port, 5)))
+        _, fams = PM.scrape(mport)
+        assert.are.equal(1, pool_gauge(fams, "tcp", "idle"))
+        listener:close() -- the pooled connection sees the close and leaves the pool
+        assert(S.wait_for(function()
+            local _, f = PM.scrape(mport)
+            return pool_gauge(f, "tcp", "idle") == 0
+        end, 5), "the closed connection is still counted")
+        assert.are.equal("ok", select(2, srv:get_body("/pool/6", 10)))
+        _, fams = PM.scrape(mport)
+        assert.are.equal(3, pool_gauge(fams, "pg", "idle"))
+        assert.are.equal(0, pool_gauge(fams, "pg", "busy"))
+    end)
+
     it("counts PostgreSQL connects and failed queries", function()
         local c0, e0 = counts("pg")
         assert.are.equal("ok", select(2, srv:get_body("/pg/SELECT(1)", 5)))

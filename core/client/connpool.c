@@ -1,4 +1,5 @@
 #include "connpool.h"
+#include "stats.h"
 
 #include "log.h"
 
@@ -39,6 +40,7 @@ static void idle_unlink(ls_idle *e) {
         p->oldest = e->prev;
     e->next = e->prev = NULL;
     p->nidle--;
+    ls_stat_gauge_add(&ls_stats_self->tcp_pool_idle, -1);
     ls_deadline_clear(&e->deadline);
 }
 
@@ -248,6 +250,7 @@ int ls_connpool_put(ls_connpool *p, ls_transport *t, unsigned reused, uint64_t i
         p->oldest = e;
     p->idle = e;
     p->nidle++;
+    ls_stat_gauge_add(&ls_stats_self->tcp_pool_idle, 1);
     ls_transport_set_proto(t, &pooled_proto, e);
     ls_transport_read(t, 1);
     if (idle_ms)

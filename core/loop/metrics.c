@@ -73,6 +73,9 @@ void ls_metrics_enter_slot(int slot, int nslots) {
     for (int i = 0; i < LS_CONN_STATES; i++)
         __atomic_store_n(&ls_stats_self->conns[i], 0, __ATOMIC_RELAXED);
     ls_stat_set(&ls_stats_self->lua_memory, 0);
+    __atomic_store_n(&ls_stats_self->tcp_pool_idle, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&ls_stats_self->pg_pool_live, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&ls_stats_self->pg_pool_idle, 0, __ATOMIC_RELAXED);
     ls_stat_set(&ls_stats_self->pid, (uint64_t)getpid());
 }
 
@@ -418,6 +421,22 @@ static void render_builtin(text *t) {
             (unsigned long long)SUM_SLOTS(outbound_connects));
     tprintf(t, "lunaserve_upstream_connects_total{client=\"pg\"} %llu\n",
             (unsigned long long)SUM_SLOTS(pg_connects));
+    int64_t tcp_idle = 0, pg_live = 0, pg_idle = 0;
+    for (uint32_t i = 0; i < nslots; i++) {
+        tcp_idle += __atomic_load_n(&seg->slots[i].tcp_pool_idle, __ATOMIC_RELAXED);
+        pg_live += __atomic_load_n(&seg->slots[i].pg_pool_live, __ATOMIC_RELAXED);
+        pg_idle += __atomic_load_n(&seg->slots[i].pg_pool_idle, __ATOMIC_RELAXED);
+    }
+    header(t, "lunaserve_upstream_pool_connections",
+           "Pooled outbound connections: idle cosockets kept for reuse (tcp), and lunaserve.pg "
+           "pools' connections idle or in use (pg).",
+           "gauge");
+    tprintf(t, "lunaserve_upstream_pool_connections{client=\"tcp\",state=\"idle\"} %lld\n",
+            (long long)(tcp_idle > 0 ? tcp_idle : 0));
+    tprintf(t, "lunaserve_upstream_pool_connections{client=\"pg\",state=\"idle\"} %lld\n",
+            (long long)(pg_idle > 0 ? pg_idle : 0));
+    tprintf(t, "lunaserve_upstream_pool_connections{client=\"pg\",state=\"busy\"} %lld\n",
+            (long long)(pg_live > pg_idle ? pg_live - pg_idle : 0));
     header(t, "lunaserve_upstream_errors_total",
            "Outbound connects, sends and receives that failed, by client.", "counter");
     tprintf(t, "lunaserve_upstream_errors_total{client=\"tcp\"} %llu\n",

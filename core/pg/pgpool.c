@@ -1,5 +1,6 @@
 /* A pool of PostgreSQL connections (see pgpool.h). */
 #include "pgpool.h"
+#include "stats.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,6 +141,7 @@ static void park(ls_pgpool *p, ls_pgconn *c) {
         p->idle->prev = c;
     p->idle = c;
     p->nidle++;
+    ls_stat_gauge_add(&ls_stats_self->pg_pool_idle, 1);
     ls_pgconn_park(c, p->cfg.idle_ms, lost);
 }
 
@@ -152,6 +154,7 @@ static void unlink_idle(ls_pgpool *p, ls_pgconn *c) {
         c->next->prev = c->prev;
     c->next = c->prev = NULL;
     p->nidle--;
+    ls_stat_gauge_add(&ls_stats_self->pg_pool_idle, -1);
 }
 
 static ls_pgconn *take_idle(ls_pgpool *p) {
@@ -170,6 +173,7 @@ static void lost(ls_pgconn *c) {
     unlink_idle(p, c);
     ls_pgconn_close(c);
     p->live--;
+    ls_stat_gauge_add(&ls_stats_self->pg_pool_live, -1);
     kick(p);
     maybe_free(p);
 }
@@ -188,6 +192,7 @@ static void on_connected(ls_pgconn *c, int status) {
     snprintf(err, sizeof err, "%s", status == LS_PG_TIMEOUT ? "timeout" : ls_pgconn_error(c));
     ls_pgconn_close(c);
     p->live--;
+    ls_stat_gauge_add(&ls_stats_self->pg_pool_live, -1);
     kick(p);
     w->got(w, NULL, status == LS_PG_TIMEOUT ? LS_PG_TIMEOUT : LS_PG_CLOSED, err);
 }
@@ -201,6 +206,7 @@ static int connect_for(ls_pgpool *p, ls_pgpool_waiter *w, char *err, size_t errl
     if (!c)
         return -1;
     p->live++;
+    ls_stat_gauge_add(&ls_stats_self->pg_pool_live, 1);
     w->conn = c;
     w->where = 2;
     return 0;
@@ -278,6 +284,7 @@ void ls_pgpool_cancel(ls_pgpool_waiter *w) {
         w->conn = NULL;
         w->where = 0;
         p->live--;
+        ls_stat_gauge_add(&ls_stats_self->pg_pool_live, -1);
         kick(p);
         maybe_free(p);
     }
@@ -289,6 +296,7 @@ void ls_pgpool_release(ls_pgpool *p, ls_pgconn *c, int reusable) {
     } else {
         ls_pgconn_close(c);
         p->live--;
+        ls_stat_gauge_add(&ls_stats_self->pg_pool_live, -1);
     }
     kick(p);
     maybe_free(p);
@@ -304,6 +312,7 @@ void ls_pgpool_close(ls_pgpool *p) {
         ls_pgconn *c = take_idle(p);
         ls_pgconn_close(c);
         p->live--;
+        ls_stat_gauge_add(&ls_stats_self->pg_pool_live, -1);
     }
     while (p->head) {
         ls_pgpool_waiter *w = p->head;
