@@ -28,6 +28,7 @@ typedef struct ls_stats {
     uint64_t handler_errors, budget_kills;
     uint64_t outbound_connects, outbound_errors; /* cosocket (and the clients on it) */
     uint64_t pg_connects, pg_errors;
+    uint64_t access_log_dropped;         /* lines the access log could not write */
     int64_t tcp_pool_idle;               /* idle pooled cosocket connections (a gauge) */
     int64_t pg_pool_live, pg_pool_idle;  /* lunaserve.pg pools' connections (gauges) */
 } ls_stats;

@@ -4,6 +4,7 @@
 
 local S = require("spec.support.server")
 local A = require("spec.support.access_log")
+local PM = require("spec.support.metrics")
 
 local ECHO = S.root .. "/apps/echo"
 
@@ -65,15 +66,24 @@ describe("the access log's buffering", function()
         assert.are.equal(5, #A.lines(path))
     end)
 
-    it("goes on serving when the writes fail (a full disk: /dev/full)", function()
-        local srv = S.start({ app = ECHO, args = { "--access-log", "/dev/full" } })
-        for _ = 1, 50 do
+    it("goes on serving when the writes fail (a full disk: /dev/full), counting lost lines",
+        function()
+            local mport = S.free_port()
+            local srv = S.start({ app = ECHO, args = { "--access-log", "/dev/full",
+                "--metrics-listen", "127.0.0.1:" .. mport } })
+            for _ = 1, 50 do
+                assert.are.equal(200, (srv:get_body("/bytes/1", 3)))
+            end
+            local dropped
+            assert(S.wait_for(function() -- a flush within a second fails
+                local _, fams = PM.scrape(mport)
+                dropped = PM.value(fams, "lunaserve_access_log_dropped_lines",
+                    "lunaserve_access_log_dropped_lines_total")
+                return dropped == 50
+            end, 3), "dropped: " .. tostring(dropped))
             assert.are.equal(200, (srv:get_body("/bytes/1", 3)))
-        end
-        S.sleep(1.2) -- a flush has failed meanwhile
-        assert.are.equal(200, (srv:get_body("/bytes/1", 3)))
-        srv:stop_ok()
-    end)
+            srv:stop_ok()
+        end)
 
     it("refuses to start when the file cannot be opened, naming it", function()
         local _, err, code = S.run({ "--port", "0", "--access-log", "/nonexistent-dir/a.log",

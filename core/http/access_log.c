@@ -1,5 +1,7 @@
 #include "access_log.h"
 
+#include "stats.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -249,6 +251,7 @@ void ls_access_log_add(ls_access_log *log, const ls_access_entry *e) {
         ls_access_log_flush(log);
     if (BUF_CAP + LINE_MAX_BYTES - log->len < LINE_MAX_BYTES) {
         log->dropped++; /* the writes cannot keep up: this line is lost, the loop goes on */
+        ls_stat_add(&ls_stats_self->access_log_dropped, 1);
         return;
     }
     refresh_stamps(log);
@@ -277,8 +280,10 @@ static size_t count_lines(const char *p, size_t n) {
 /* Drops the first n bytes of the buffer, which were written (or lost: `lost`). */
 static void consume(ls_access_log *log, size_t n, int lost) {
     size_t lines = count_lines(log->buf, n);
-    if (lost)
+    if (lost) {
         log->dropped += lines;
+        ls_stat_add(&ls_stats_self->access_log_dropped, lines);
+    }
     else
         log->written += lines;
     log->lines -= lines;

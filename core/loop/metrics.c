@@ -443,6 +443,11 @@ static void render_builtin(text *t) {
             (unsigned long long)SUM_SLOTS(outbound_errors));
     tprintf(t, "lunaserve_upstream_errors_total{client=\"pg\"} %llu\n",
             (unsigned long long)SUM_SLOTS(pg_errors));
+    header(t, "lunaserve_access_log_dropped_lines_total",
+           "Access log lines lost because a write failed (a full disk) or could not keep up.",
+           "counter");
+    tprintf(t, "lunaserve_access_log_dropped_lines_total %llu\n",
+            (unsigned long long)SUM_SLOTS(access_log_dropped));
     header(t, "lunaserve_metric_errors_total",
            "App metric updates refused (past --metrics-max-series).", "counter");
     tprintf(t, "lunaserve_metric_errors_total %llu\n",
