@@ -127,30 +127,24 @@ static int update(lua_State *L, int sign) {
 static int m_inc(lua_State *L) { return update(L, 1); }
 static int m_dec(lua_State *L) { return update(L, -1); }
 
-static int m_set(lua_State *L) {
+/* gauge:set(v[, labels]) and histogram:observe(v[, labels]): `op` on the series, for a
+ * metric of type `type` only. */
+static int apply(lua_State *L, int type, const char *what, void (*op)(long, double)) {
     lmetric *m = check(L);
     double v = luaL_checknumber(L, 2);
-    if (m->type != LS_METRIC_GAUGE)
-        return luaL_error(L, "%s is not a gauge: set is for gauges", m->name);
+    if (m->type != type)
+        return luaL_error(L, "%s: %s is for %ss", m->name, what,
+                          type == LS_METRIC_GAUGE ? "gauge" : "histogram");
     long s = series_of(L, m, 3);
     if (s < 0)
         return 2;
-    ls_metrics_set(s, v);
+    op(s, v);
     lua_pushboolean(L, 1);
     return 1;
 }
-
+static int m_set(lua_State *L) { return apply(L, LS_METRIC_GAUGE, "set", ls_metrics_set); }
 static int m_observe(lua_State *L) {
-    lmetric *m = check(L);
-    double v = luaL_checknumber(L, 2);
-    if (m->type != LS_METRIC_HISTOGRAM)
-        return luaL_error(L, "%s is not a histogram: observe is for histograms", m->name);
-    long s = series_of(L, m, 3);
-    if (s < 0)
-        return 2;
-    ls_metrics_observe(s, v);
-    lua_pushboolean(L, 1);
-    return 1;
+    return apply(L, LS_METRIC_HISTOGRAM, "observe", ls_metrics_observe);
 }
 
 /* metric:value([labels]) -> the current value of a counter's or gauge's series */
