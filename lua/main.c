@@ -86,6 +86,14 @@ typedef struct {
     int signals;
 } app_state;
 
+/* Once serving has started (not before an app that does not load, whose error stays the one
+ * line it is). */
+static void warn_if_root(const options *o) {
+    if (geteuid() == 0 && !o->has_user)
+        ls_log(LS_LOG_WARN, "running as root: the app's code can do anything root can; "
+                            "--user USER drops to USER once the sockets are bound");
+}
+
 static void on_signal(uv_signal_t *h, int signum) {
     app_state *st = h->data;
     if (st->signals++ > 0) {
@@ -229,6 +237,7 @@ static int serve(options *o, int ready_fd, int port) {
             return 1;
         close(ready_fd);
     } else {
+        warn_if_root(o);
         printf("lunaserve listening on http://%s/\n", addr);
         fflush(stdout);
     }
@@ -252,6 +261,7 @@ static int worker_main(void *ctx, int ready_fd, int port) { return serve(ctx, re
 
 static void master_ready(void *ctx, int port) {
     options *o = ctx;
+    warn_if_root(o);
     ls_settings s = o->settings;
     for (size_t i = 0; i < o->ncli; i++)
         ls_setting_set(&s, o->cli[i].def, o->cli[i].value);
@@ -400,9 +410,6 @@ int main(int argc, char **argv) {
         fprintf(stderr, "lunaserve: cannot map the metrics segment: %s\n", strerror(-mr));
         return 1;
     }
-    if (geteuid() == 0 && !o.has_user)
-        ls_log(LS_LOG_WARN, "running as root: the app's code can do anything root can; "
-                            "--user USER drops to USER once the sockets are bound");
     if (!o.workers)
         return serve(&o, -1, -1);
     ls_master_opts m = {
