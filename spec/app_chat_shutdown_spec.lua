@@ -3,6 +3,7 @@
 -- begins, ended by the app's premature timer call, and the process exits well before a large
 -- --shutdown-timeout. In one process, without a database.
 local S = require("spec.support.server")
+local E = require("spec.support.sse")
 
 describe("apps/chat when the worker stops", function()
     local srv
@@ -25,13 +26,6 @@ describe("apps/chat when the worker stops", function()
         assert.are.equal(": worker " .. srv.pid .. "\n\n", assert(c:read_chunk(3)))
         local t0 = S.now()
         srv:signal("TERM")
-        local data, kind = c:read_until_close(5)
-        local ended = S.now() - t0
-        assert.are.equal("0\r\n\r\n", data)
-        assert.are.equal("fin", kind)
-        assert.is_true(ended < 2, "the stream ended " .. ended .. " s after SIGTERM")
-        c:close()
-        srv:assert_clean_exit(5)
-        assert.is_true(S.now() - t0 < 5, "exited " .. (S.now() - t0) .. " s after SIGTERM")
+        E.assert_ends_at_stop(srv, c, "0\r\n\r\n", t0)
     end)
 end)

@@ -2,20 +2,11 @@
 -- chromium): a todo added through the page is still there after a reload (it is in
 -- PostgreSQL, and the API says so); ticking it and deleting another through the page also
 -- outlive a reload. A title with markup is shown as text.
-local S = require("spec.support.server")
-local P = require("spec.support.postgres")
+local T = require("spec.support.todo")
 local B = require("spec.support.browser")
 local cjson = require("cjson")
 
-local APP = S.root .. "/apps/todo"
-
-local function call(srv, method, target)
-    local c = srv:connect()
-    assert(c:send(S.request(method, target)))
-    local r = assert(c:read_response({ timeout = 5 }))
-    c:close()
-    return r
-end
+local call = T.call
 
 -- JS: the page shows the list as the server has it, with `n` todos.
 local function shows(n)
@@ -32,12 +23,11 @@ describe("apps/todo page", function()
     local pg, srv
 
     lazy_setup(function()
-        pg = P.start()
-        srv = S.start_beside(pg, { app = APP, env = { DATABASE_URL = pg.url } })
+        pg, srv = T.start()
     end)
 
     lazy_teardown(function()
-        S.stop_beside(pg, srv)
+        T.stop(pg, srv)
     end)
 
     it("keeps a todo added, ticked or deleted through the page across a reload", function()

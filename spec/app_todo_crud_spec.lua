@@ -2,21 +2,11 @@
 -- over the JSON API on a real PostgreSQL: 201 with Location and ETag, 200 with the todo as
 -- exact JSON bytes (fixed key order), 204 on delete, 404 for an id that is missing, 405 with
 -- Allow, and the rows in the database as the API said.
-local S = require("spec.support.server")
-local P = require("spec.support.postgres")
+local T = require("spec.support.todo")
 local cjson = require("cjson")
 
-local APP = S.root .. "/apps/todo"
-local JSON = { ["Content-Type"] = "application/json" }
+local JSON, call = T.JSON, T.call
 local TIME = "^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%d%.%d%d%dZ$"
-
-local function call(srv, method, target, headers, body)
-    local c = srv:connect()
-    assert(c:send(S.request(method, target, headers, body)))
-    local r = assert(c:read_response({ timeout = 5, head = method == "HEAD" }))
-    c:close()
-    return r
-end
 
 -- The exact bytes the API gives for a todo.
 local function todo_text(id, title, done, version, created, updated)
@@ -29,12 +19,11 @@ describe("apps/todo CRUD", function()
     local pg, srv
 
     lazy_setup(function()
-        pg = P.start()
-        srv = S.start_beside(pg, { app = APP, env = { DATABASE_URL = pg.url } })
+        pg, srv = T.start()
     end)
 
     lazy_teardown(function()
-        S.stop_beside(pg, srv)
+        T.stop(pg, srv)
     end)
 
     it("creates, reads, patches, puts and deletes a todo", function()

@@ -3,25 +3,10 @@
 -- gives 304 with the ETag and no body; a change gives a new ETag. If-Match on PATCH, PUT and
 -- DELETE (strong comparison) gives 412 with the current ETag when the todo has changed, and
 -- changes nothing.
-local S = require("spec.support.server")
-local P = require("spec.support.postgres")
+local T = require("spec.support.todo")
 local cjson = require("cjson")
 
-local APP = S.root .. "/apps/todo"
-
-local function call(srv, method, target, headers, body)
-    local c = srv:connect()
-    assert(c:send(S.request(method, target, headers, body)))
-    local r = assert(c:read_response({ timeout = 5, head = method == "HEAD" }))
-    c:close()
-    return r
-end
-
-local function json_headers(extra)
-    local h = { ["Content-Type"] = "application/json" }
-    for k, v in pairs(extra or {}) do h[k] = v end
-    return h
-end
+local call, json_headers = T.call, T.json_headers
 
 -- A 304: the ETag, no body and none of the body's fields.
 local function assert_not_modified(r, etag)
@@ -38,12 +23,11 @@ describe("apps/todo ETags", function()
     local pg, srv
 
     lazy_setup(function()
-        pg = P.start()
-        srv = S.start_beside(pg, { app = APP, env = { DATABASE_URL = pg.url } })
+        pg, srv = T.start()
     end)
 
     lazy_teardown(function()
-        S.stop_beside(pg, srv)
+        T.stop(pg, srv)
     end)
 
     it("answers If-None-Match on a todo with 304 while it is unchanged", function()

@@ -6,22 +6,14 @@
 -- lacks.
 local S = require("spec.support.server")
 local P = require("spec.support.postgres")
+local T = require("spec.support.todo")
 local cjson = require("cjson")
 
-local APP = S.root .. "/apps/todo"
-local JSON = { ["Content-Type"] = "application/json" }
+local APP, JSON, call = T.APP, T.JSON, T.call
 local LOCK = "SELECT pg_advisory_lock(hashtext('lunaserve apps/todo migrations'))"
 local STEPS = "1|create the todos table\n2|a version and an update time for each todo (ETags)"
 local APPLIED_1 = "todo: applied migration 1 (create the todos table)\n"
 local APPLIED_2 = "todo: applied migration 2 (a version and an update time for each todo (ETags))\n"
-
-local function call(srv, method, target, headers, body)
-    local c = srv:connect()
-    assert(c:send(S.request(method, target, headers, body)))
-    local r = assert(c:read_response({ timeout = 5 }))
-    c:close()
-    return r
-end
 
 -- lunaserve on apps/todo started in the background without waiting for it (S.start waits
 -- for the listening line, which a load held at the lock does not print yet): its folder.
@@ -109,8 +101,7 @@ describe("apps/todo migrations", function()
         local pg = P.start()
         local srv
         local ok, err = pcall(function()
-            srv = S.start_beside(pg, { app = APP, args = { "--workers", "2" }, any = true,
-                env = { DATABASE_URL = pg.url } })
+            srv = T.start_on(pg, { args = { "--workers", "2" }, any = true })
             assert.are.equal(2, srv.workers)
             -- both workers are up, and the steps ran once between them
             assert.are.equal(2, #assert(srv:wait_children(2, 5)))
@@ -134,14 +125,14 @@ describe("apps/todo migrations", function()
             srv:stop_ok()
 
             -- a new server on the same database: nothing is applied, the data is there
-            srv = S.start_beside(pg, { app = APP, env = { DATABASE_URL = pg.url } })
+            srv = T.start_on(pg)
             assert.are.equal(0, S.count(srv:log(), "todo: applied migration"), srv:log())
             assert.are.equal(applied, pg:psql("SELECT applied_at FROM schema_migrations ORDER BY version"))
             r = call(srv, "GET", "/todos/1")
             assert.are.equal(200, r.status)
             assert.are.equal("kept", cjson.decode(r.body).title)
         end)
-        S.stop_beside(pg, srv)
+        T.stop(pg, srv)
         assert(ok, err)
     end)
 
@@ -158,7 +149,7 @@ describe("apps/todo migrations", function()
                     done boolean NOT NULL DEFAULT false,
                     created_at timestamptz NOT NULL DEFAULT now());
                 INSERT INTO todos (title, done) VALUES ('from before', true)]])
-            srv = S.start_beside(pg, { app = APP, env = { DATABASE_URL = pg.url } })
+            srv = T.start_on(pg)
             local log = srv:log()
             assert.are.equal(0, S.count(log, APPLIED_1), log)
             assert.are.equal(1, S.count(log, APPLIED_2), log)
@@ -169,7 +160,7 @@ describe("apps/todo migrations", function()
             local t = cjson.decode(r.body)
             assert.are.same({ "from before", true, 1 }, { t.title, t.done, math.tointeger(t.version) })
         end)
-        S.stop_beside(pg, srv)
+        T.stop(pg, srv)
         assert(ok, err)
     end)
 end)

@@ -2,20 +2,10 @@
 -- first: ?limit=N (1..100, default 20) and ?after=ID; the answer says where the next page is
 -- ("next" and a Link header), null on the last; bad values are 400 naming the parameter;
 -- a page after a todo stays right when todos before it are deleted.
-local S = require("spec.support.server")
-local P = require("spec.support.postgres")
+local T = require("spec.support.todo")
 local cjson = require("cjson")
 
-local APP = S.root .. "/apps/todo"
-local JSON = { ["Content-Type"] = "application/json" }
-
-local function call(srv, method, target, headers, body)
-    local c = srv:connect()
-    assert(c:send(S.request(method, target, headers, body)))
-    local r = assert(c:read_response({ timeout = 5 }))
-    c:close()
-    return r
-end
+local JSON, call = T.JSON, T.call
 
 -- The ids and titles of a page, its "next" and its Link header.
 local function page(srv, target)
@@ -35,12 +25,11 @@ describe("apps/todo pagination", function()
     local pg, srv
 
     lazy_setup(function()
-        pg = P.start()
-        srv = S.start_beside(pg, { app = APP, env = { DATABASE_URL = pg.url } })
+        pg, srv = T.start()
     end)
 
     lazy_teardown(function()
-        S.stop_beside(pg, srv)
+        T.stop(pg, srv)
     end)
 
     local last_id = 0

@@ -2,8 +2,9 @@
 -- non-root user on a free loopback port and prints the DATABASE_URL; apps/todo runs against
 -- it; Ctrl-C (SIGINT) or SIGTERM stops the server (its PID is gone) and removes its folder.
 local S = require("spec.support.server")
+local T = require("spec.support.todo")
 
-local APP = S.root .. "/apps/todo"
+local APP = T.APP
 local SCRIPT = APP .. "/start-postgres.sh"
 
 -- Runs the script in the background as a terminal would (SIGINT not ignored, which a
@@ -20,14 +21,6 @@ end
 
 local function exists(path)
     return os.execute("test -e " .. S.shquote(path)) == true
-end
-
-local function call(srv, method, target, headers, body)
-    local c = srv:connect()
-    assert(c:send(S.request(method, target, headers, body)))
-    local r = assert(c:read_response({ timeout = 5 }))
-    c:close()
-    return r
 end
 
 -- Starts the script, runs the app against what it prints, stops the script with `sig`.
@@ -59,9 +52,8 @@ local function round(sig)
         assert.are_not.equal("0", uid)
 
         local srv = S.start({ app = APP, env = { DATABASE_URL = url } })
-        local r = call(srv, "POST", "/todos", { ["Content-Type"] = "application/json" },
-            '{"title":"from the script"}')
-        local got = call(srv, "GET", "/todos/1")
+        local r = T.call(srv, "POST", "/todos", T.JSON, '{"title":"from the script"}')
+        local got = T.call(srv, "GET", "/todos/1")
         srv:stop_ok()
         assert.are.equal(201, r.status, r.body)
         assert.are.equal(200, got.status)

@@ -2,19 +2,10 @@
 -- field ("body" for the body itself), a body that is not application/json gets 415, a body
 -- over the limit 413; nothing is stored by a refused request.
 local S = require("spec.support.server")
-local P = require("spec.support.postgres")
+local T = require("spec.support.todo")
 local cjson = require("cjson")
 
-local APP = S.root .. "/apps/todo"
-local JSON = { ["Content-Type"] = "application/json" }
-
-local function call(srv, method, target, headers, body)
-    local c = srv:connect()
-    assert(c:send(S.request(method, target, headers, body)))
-    local r = assert(c:read_response({ timeout = 5 }))
-    c:close()
-    return r
-end
+local JSON, call = T.JSON, T.call
 
 local TITLE = { error = "title must be a non-empty string of at most 200 characters",
     field = "title" }
@@ -25,12 +16,11 @@ describe("apps/todo validation", function()
     local pg, srv
 
     lazy_setup(function()
-        pg = P.start()
-        srv = S.start_beside(pg, { app = APP, env = { DATABASE_URL = pg.url } })
+        pg, srv = T.start()
     end)
 
     lazy_teardown(function()
-        S.stop_beside(pg, srv)
+        T.stop(pg, srv)
     end)
 
     local function refused(method, target, body, want, headers)
