@@ -6,6 +6,7 @@
 
 local S = require("spec.support.server")
 local A = require("spec.support.access_log")
+local H = require("spec.support.host_server")
 
 local ECHO = S.root .. "/apps/echo"
 
@@ -98,5 +99,19 @@ describe("the combined access log", function()
             end
             assert.is_true(ok, "time stamp " .. stamp .. " is not a second of the run")
         end
+    end)
+end)
+
+describe("the combined access log over IPv6", function()
+    it("writes the client's IPv6 address as text", function()
+        local path = S.mktempdir() .. "/access.log"
+        local srv = H.start("::1", { "--access-log", path })
+        local res = srv:get("::1")
+        assert.is_truthy(res:match("^HTTP/1%.1 200 OK\r\n"), res)
+        srv:stop_ok()
+        local lines = A.lines(path)
+        assert.are.equal(1, #lines)
+        assert.are.equal('::1 - - [TIME] "GET / HTTP/1.1" 200 14 "-" "-"',
+            (A.split_combined(lines[1])))
     end)
 end)

@@ -2,6 +2,7 @@
 
 #include "stats.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -31,10 +32,17 @@ static void put(out *o, const char *s, size_t n) {
     o->p += n;
 }
 static void puts_(out *o, const char *s) { put(o, s, strlen(s)); }
+/* Decimal digits of v into the end of b[24]; returns where they start (no printf: this runs
+ * for every request). */
+static char *digits(char *end, uint64_t v) {
+    do
+        *--end = (char)('0' + v % 10);
+    while ((v /= 10));
+    return end;
+}
 static void putu(out *o, uint64_t v) {
-    char b[24];
-    int n = snprintf(b, sizeof b, "%llu", (unsigned long long)v);
-    put(o, b, (size_t)n);
+    char b[24], *p = digits(b + sizeof b, v);
+    put(o, p, (size_t)(b + sizeof b - p));
 }
 
 /* nginx's escaping for the combined format: '"', '\' and bytes outside 0x20..0x7e become
@@ -189,9 +197,9 @@ static void format_combined(ls_access_log *log, out *o, const ls_access_entry *e
         put_combined(o, e->method, strlen(e->method), FIELD_MAX);
         put(o, " ", 1);
         put_combined(o, e->target, e->target_len, 2 * FIELD_MAX);
-        char v[16];
-        int n = snprintf(v, sizeof v, " HTTP/%d.%d", e->http_major, e->http_minor);
-        put(o, v, (size_t)n);
+        char v[] = " HTTP/1.1";
+        v[6] = (char)('0' + e->http_major % 10), v[8] = (char)('0' + e->http_minor % 10);
+        put(o, v, sizeof v - 1);
     } else {
         put(o, "-", 1);
     }
@@ -221,9 +229,9 @@ static void format_json(ls_access_log *log, out *o, const ls_access_entry *e) {
     put_json(o, q ? q + 1 : NULL, q ? e->target_len - plen - 1 : 0, 2 * FIELD_MAX);
     puts_(o, ",\"protocol\":");
     if (e->method) {
-        char v[16];
-        int n = snprintf(v, sizeof v, "\"HTTP/%d.%d\"", e->http_major, e->http_minor);
-        put(o, v, (size_t)n);
+        char v[] = "\"HTTP/1.1\"";
+        v[6] = (char)('0' + e->http_major % 10), v[8] = (char)('0' + e->http_minor % 10);
+        put(o, v, sizeof v - 1);
     } else {
         puts_(o, "null");
     }
@@ -244,6 +252,29 @@ static void format_json(ls_access_log *log, out *o, const ls_access_entry *e) {
     puts_(o, ",\"closed\":");
     put_json(o, e->closed, e->closed ? strlen(e->closed) : 0, FIELD_MAX);
     puts_(o, "}\n");
+}
+
+const char *ls_access_log_addr(ls_access_log *log, int family, const uint8_t *bytes) {
+    size_t n = family == AF_INET ? 4 : 16;
+    if (family != AF_INET && family != AF_INET6)
+        return "-";
+    if (log->addr_family == family && memcmp(log->addr_bytes, bytes, n) == 0)
+        return log->addr_text;
+    if (family == AF_INET) {
+        char *p = log->addr_text;
+        for (int i = 0; i < 4; i++) {
+            char b[4], *d = digits(b + sizeof b, bytes[i]);
+            size_t k = (size_t)(b + sizeof b - d);
+            memcpy(p, d, k);
+            p += k;
+            *p++ = i < 3 ? '.' : '\0';
+        }
+    } else if (!inet_ntop(AF_INET6, bytes, log->addr_text, sizeof log->addr_text)) {
+        return "-";
+    }
+    log->addr_family = (uint8_t)family;
+    memcpy(log->addr_bytes, bytes, n);
+    return log->addr_text;
 }
 
 void ls_access_log_add(ls_access_log *log, const ls_access_entry *e) {

@@ -45,6 +45,8 @@ typedef struct ls_access_log {
     uv_timer_t flush;
     int timer_open;
     time_t stamp_sec; /* the second the cached time stamps are for */
+    uint8_t addr_family, addr_bytes[16]; /* the last client address formatted, and its text */
+    char addr_text[48];
     char stamp_combined[40], stamp_iso[40];
 } ls_access_log;
 
@@ -52,6 +54,9 @@ typedef struct ls_access_log {
  * 0, or -errno with nothing left open. */
 int ls_access_log_open(ls_access_log *log, uv_loop_t *loop, const char *path,
                        ls_access_format format);
+/* The text of a client address (family AF_INET or AF_INET6, the address's bytes), kept from
+ * one call to the next: the requests of one connection (or of one proxy) come in a row. */
+const char *ls_access_log_addr(ls_access_log *log, int family, const uint8_t *bytes);
 /* Adds one line (written with the next flush). */
 void ls_access_log_add(ls_access_log *log, const ls_access_entry *e);
 /* Writes what is buffered now. */

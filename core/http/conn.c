@@ -178,7 +178,7 @@ static void request_done(ls_conn *c, const char *closed, int cut) {
     if (res->head_sent && c->t->wire_bytes > c->head_wire_mark)
         wire = c->t->wire_bytes - c->head_wire_mark;
     ls_access_entry e = {
-        .addr = ls_transport_peer(c->t),
+        .addr = ls_access_log_addr(server_of(c)->access_log, c->t->peer_family, c->t->peer_addr),
         .method = r->method,
         .target = ls_request_url(r),
         .target_len = r->url_len,

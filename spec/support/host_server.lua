@@ -10,11 +10,14 @@ local M = {}
 local Server = {}
 Server.__index = Server
 
--- Starts `lunaserve --host HOST --port 0` (the bundled hello app); returns the server with
--- .line (the first stdout line) and .port, or raises with the log.
-function M.start(host)
+-- Starts `lunaserve --host HOST --port 0 [ARGS...]` (the bundled hello app); returns the
+-- server with .line (the first stdout line) and .port, or raises with the log.
+function M.start(host, args)
     local dir = S.mktempdir()
     local cmd = string.format("%s --host %s --port 0", S.shquote(S.bin()), S.shquote(host))
+    for _, a in ipairs(args or {}) do
+        cmd = cmd .. " " .. S.shquote(a)
+    end
     local inner = string.format("%s </dev/null >%s/out 2>%s/err & echo $! >%s/pid.tmp && "
         .. "mv %s/pid.tmp %s/pid; wait $!; echo $? >%s/status.tmp && mv %s/status.tmp %s/status",
         cmd, dir, dir, dir, dir, dir, dir, dir, dir)
