@@ -3,6 +3,7 @@
 
 local S = require("spec.support.server")
 local PM = require("spec.support.metrics")
+local W = require("spec.support.wrk")
 
 describe("metrics across two workers", function()
     it("gives every scrape the same totals after load spread over both workers", function()
@@ -37,6 +38,45 @@ describe("metrics across two workers", function()
         end
         srv:stop_ok()
     end)
+
+    it("keeps totals that only grow while wrk loads both workers, and end at what wrk got",
+        function()
+            local mport = S.free_port()
+            local srv = S.start_any({ app = S.app("metrics.lua"), args = { "--workers", "2",
+                "--metrics-listen", "127.0.0.1:" .. mport, "--max-requests", "1000000" } })
+            local conns = 8
+            local run = W.start("http://127.0.0.1:" .. srv.port .. "/hit/load", 3, conns)
+            local last, scrapes = 0, 0
+            local deadline = S.now() + 2.5
+            while S.now() < deadline do
+                local res, fams = PM.scrape(mport)
+                assert.are.equal(200, res.status)
+                local v = PM.value(fams, "app_hits", "app_hits_total", { route = "load" }) or 0
+                assert.is_true(v >= last, "went down from " .. last .. " to " .. v)
+                last, scrapes = v, scrapes + 1
+                S.sleep(0.05)
+            end
+            local r = run:wait()
+            assert.are.same({ 0, 0 }, { r.errors, r.non2xx }, r.text)
+            assert.is_true(scrapes >= 3 and last > 0, scrapes .. " scrapes, last " .. last)
+            -- wrk counts the responses it read; the server may have answered a few more that
+            -- were in flight when wrk stopped (at most one per connection)
+            local hits, served
+            assert(S.wait_for(function()
+                local _, fams = PM.scrape(mport)
+                hits = PM.value(fams, "app_hits", "app_hits_total", { route = "load" })
+                served = PM.value(fams, "lunaserve_http_requests", "lunaserve_http_requests_total",
+                    { method = "GET", status = "2xx" })
+                return hits == served
+            end, 5), "app counter " .. tostring(hits) .. " and requests " .. tostring(served))
+            assert.is_true(hits >= r.requests and hits <= r.requests + conns,
+                string.format("server counted %d, wrk read %d", hits, r.requests))
+            for _ = 1, 6 do -- every worker answers a scrape with the same totals
+                local _, fams = PM.scrape(mport)
+                assert.are.equal(hits, PM.value(fams, "app_hits", "app_hits_total", { route = "load" }))
+            end
+            srv:stop_ok()
+        end)
 
     it("counts a worker restart", function()
         local mport = S.free_port()
