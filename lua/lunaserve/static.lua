@@ -9,12 +9,15 @@
 -- index ("index.html"; false: none), listing (false: a directory without index is 404),
 -- cache_control (nil: no Cache-Control), gzip (true: serve NAME.gz for NAME when
 -- Accept-Encoding allows gzip), max_ranges (16: more ranges are answered with the whole file),
--- walk (false; true: lunaserve.file's component walk instead of openat2, no symlinks at all).
+-- walk (false; true: lunaserve.file's component walk instead of openat2, no symlinks at all),
+-- dotfiles (false: a path with a segment that starts with "." is 404 and listings leave such
+-- names out; true: served and listed like any other).
 --
 -- What it answers:
 -- * GET and HEAD; anything else 405 with `Allow: GET, HEAD`.
 -- * The path is percent-decoded first (a bad escape: 400), then a `..` segment or a NUL
---   anywhere is 404, and the file is opened beneath the root (lunaserve.file: openat2 with
+--   anywhere is 404 (so is a dotfile or anything under a dot folder, unless dotfiles), and
+--   the file is opened beneath the root (lunaserve.file: openat2 with
 --   RESOLVE_BENEATH), so a symlink leading outside is 404 too: what is not served is not
 --   found, whatever the reason. A file the server may not read is 403. Only regular files and
 --   directories are served (a FIFO or a device is 404).
@@ -230,8 +233,17 @@ local function new_boundary()
         boundary_seq)
 end
 
-local function send_listing(res, is_head, dir, shown_path)
+local function send_listing(res, is_head, dir, shown_path, hide_dots)
     local entries = assert(dir:list())
+    if hide_dots then
+        local kept = {}
+        for _, e in ipairs(entries) do
+            if e.name:sub(1, 1) ~= "." then
+                kept[#kept + 1] = e
+            end
+        end
+        entries = kept
+    end
     table.sort(entries, function(a, b)
         if a.dir ~= b.dir then
             return a.dir
@@ -382,6 +394,7 @@ function static.handler(opts)
         cache_control = opts.cache_control,
         gzip = opts.gzip ~= false,
         max_ranges = opts.max_ranges or 16,
+        dotfiles = opts.dotfiles == true,
     }
     local root = assert(file.root(opts.root, { walk = opts.walk }))
     local index = settings.index
@@ -429,7 +442,8 @@ function static.handler(opts)
         end
         if settings.listing then
             local shown = path:sub(1, 1) == "/" and path or "/" .. path
-            local ok, e = pcall(send_listing, res, req.method == "HEAD", dir, shown)
+            local ok, e = pcall(send_listing, res, req.method == "HEAD", dir, shown,
+                not settings.dotfiles)
             dir:close()
             if not ok then
                 error(e)
@@ -457,7 +471,9 @@ function static.handler(opts)
         if path:find("\0", 1, true) then
             return plain(res, 404, "not found\n")
         end
-        if ("/" .. path):find("/.", 1, true) and ("/" .. path .. "/"):find("/%.%./") then
+        -- a segment that starts with "." (dotfiles, ".." and ".")
+        if ("/" .. path):find("/.", 1, true) and
+            (not settings.dotfiles or ("/" .. path .. "/"):find("/%.%./")) then
             return plain(res, 404, "not found\n")
         end
         local f, ftype
