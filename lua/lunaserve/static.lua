@@ -467,10 +467,11 @@ function static.handler(opts)
             if not path then
                 return plain(res, 400, "bad percent-escape in the path\n")
             end
+            if path:find("\0", 1, true) then
+                return plain(res, 404, "not found\n")
+            end
         end
-        if path:find("\0", 1, true) then
-            return plain(res, 404, "not found\n")
-        end
+        -- (a NUL in raw itself: root:open refuses it as not found, 404 too)
         -- a segment that starts with "." (dotfiles, ".." and ".")
         if ("/" .. path):find("/.", 1, true) and
             (not settings.dotfiles or ("/" .. path .. "/"):find("/%.%./")) then
