@@ -4,7 +4,9 @@
 # on, bench/static_nginx.conf) from the same scratch folder, measured side by side by
 # ../shared/bench's harness. The harness asks for `GET /` and `GET /64k`: here its `hello`
 # scenario is the 4 KiB file (the folder's index.html) and its `64k` scenario the 1 MiB file
-# (named 64k), both keep-alive, wrk -t1 -c50, servers on CPU 0, wrk on CPU 1.
+# (named 64k), both keep-alive, wrk -t1 -c50, servers on CPU 0, wrk on CPU 1. Neither server
+# ends a keep-alive connection during a run (nginx: keepalive_requests 1000000; lunaserve:
+# --max-requests 1000000, as bench/app.lua's max_requests), so wrk never reconnects.
 # Extra arguments go to the harness (e.g. `-r 3 -d 10`).
 set -e
 here=$(cd "$(dirname "$0")" && pwd)
@@ -28,5 +30,5 @@ out=${TMPDIR:-/tmp}/bench-results/static-$(date +%Y%m%d-%H%M%S)
 echo "static scenario: the harness's 'hello' is a 4 KiB file (GET /, index.html)," \
     "its '64k' a 1 MiB file (GET /64k)" >&2
 "$harness" -o "$out" -s hello,64k -R nginx-static-files "$@" \
-    "lunaserve-static=$root/build/lunaserve $root/apps/static" \
+    "lunaserve-static=$root/build/lunaserve --max-requests 1000000 $root/apps/static" \
     "nginx-static-files=$here/static_nginx.sh"

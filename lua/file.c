@@ -181,12 +181,11 @@ static int l_root_open(lua_State *L) {
         path++;
     if (*path == '\0')
         path = ".";
+    /* The handle first (a memory error after the open would leak the descriptor), but its
+     * metatable only once the file is open: a miss (a `.gz` probe, say) leaves plain garbage,
+     * no finalizer for the collector to run. */
     lfile *f = lua_newuserdatauv(L, sizeof *f, 0);
     f->sfd = NULL;
-    luaL_setmetatable(L, FILE_MT);
-    shared_fd *sfd = malloc(sizeof *sfd);
-    if (!sfd)
-        return luaL_error(L, "not enough memory");
     int fd = -1;
     if (!r->walk) {
         fd = open_beneath(r->fd, path);
@@ -195,20 +194,26 @@ static int l_root_open(lua_State *L) {
     }
     if (r->walk)
         fd = open_walk(r->fd, path);
-    if (fd < 0) {
+    if (fd < 0)
+        return fail_errno(L, errno);
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
         int err = errno;
-        free(sfd);
+        close(fd);
         return fail_errno(L, err);
+    }
+    shared_fd *sfd = malloc(sizeof *sfd);
+    if (!sfd) {
+        close(fd);
+        return luaL_error(L, "not enough memory");
     }
     sfd->fd = fd;
     sfd->refs = 1;
     f->sfd = sfd;
-    struct stat st;
-    if (fstat(fd, &st) < 0)
-        return fail_errno(L, errno);
     f->size = (int64_t)st.st_size;
     f->mtime = (int64_t)st.st_mtim.tv_sec;
     f->type = S_ISREG(st.st_mode) ? "file" : S_ISDIR(st.st_mode) ? "dir" : "other";
+    luaL_setmetatable(L, FILE_MT);
     return 1;
 }
 
@@ -270,21 +275,41 @@ static int l_file_list(lua_State *L) {
     return 1;
 }
 
+/* f.size, f.mtime, f.type and the methods; the file metatable is upvalue 1 (a cheaper check
+ * than luaL_checkudata's lookup by name: a handler reads these on every request). */
 static int l_file_index(lua_State *L) {
-    lfile *f = luaL_checkudata(L, 1, FILE_MT);
-    const char *key = luaL_checkstring(L, 2);
-    if (strcmp(key, "size") == 0)
-        lua_pushinteger(L, f->size);
-    else if (strcmp(key, "mtime") == 0)
-        lua_pushinteger(L, f->mtime);
-    else if (strcmp(key, "type") == 0)
-        lua_pushstring(L, f->type);
-    else if (strcmp(key, "close") == 0)
-        lua_pushcfunction(L, l_file_close);
-    else if (strcmp(key, "list") == 0)
-        lua_pushcfunction(L, l_file_list);
-    else
-        lua_pushnil(L);
+    if (!lua_getmetatable(L, 1) || !lua_rawequal(L, -1, lua_upvalueindex(1)))
+        return luaL_typeerror(L, 1, FILE_MT);
+    lfile *f = lua_touserdata(L, 1);
+    size_t n;
+    const char *key = luaL_checklstring(L, 2, &n);
+    switch (n) {
+    case 4:
+        if (memcmp(key, "size", 4) == 0) {
+            lua_pushinteger(L, f->size);
+            return 1;
+        }
+        if (memcmp(key, "type", 4) == 0) {
+            lua_pushstring(L, f->type);
+            return 1;
+        }
+        if (memcmp(key, "list", 4) == 0) {
+            lua_pushcfunction(L, l_file_list);
+            return 1;
+        }
+        break;
+    case 5:
+        if (memcmp(key, "mtime", 5) == 0) {
+            lua_pushinteger(L, f->mtime);
+            return 1;
+        }
+        if (memcmp(key, "close", 5) == 0) {
+            lua_pushcfunction(L, l_file_close);
+            return 1;
+        }
+        break;
+    }
+    lua_pushnil(L);
     return 1;
 }
 
@@ -339,7 +364,8 @@ static int open_file_module(lua_State *L) {
 void ls_file_open(lua_State *L) {
     /* the file metatable now: res:sendFile checks its argument against it */
     luaL_newmetatable(L, FILE_MT);
-    lua_pushcfunction(L, l_file_index);
+    lua_pushvalue(L, -1);
+    lua_pushcclosure(L, l_file_index, 1);
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, l_file_close);
     lua_setfield(L, -2, "__gc");

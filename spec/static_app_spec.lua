@@ -1,5 +1,5 @@
 -- apps/static: serves its own public/ by default, STATIC_ROOT when set (with
--- STATIC_LISTING and STATIC_CACHE_CONTROL), through lunaserve.static.
+-- STATIC_LISTING, STATIC_CACHE_CONTROL and STATIC_DOTFILES), through lunaserve.static.
 local S = require("spec.support.server")
 
 describe("apps/static", function()
@@ -35,6 +35,25 @@ describe("apps/static", function()
             assert.is_truthy(r.body:find('<li><a href="a.txt">a.txt</a></li>', 1, true), r.body)
         end)
         srv:stop_ok()
+        os.execute("rm -rf " .. S.shquote(dir))
+        assert(ok, err)
+    end)
+
+    it("serves dotfiles only with STATIC_DOTFILES=1", function()
+        local dir = S.mktempdir()
+        S.write_file(dir .. "/.env", "E\n")
+        local function env_status(env)
+            env.STATIC_ROOT = dir
+            local srv = S.start({ app = S.root .. "/apps/static", env = env })
+            local r, err = srv:fetch(S.get("/.env"))
+            srv:stop_ok()
+            assert(r, err)
+            return { r.status, r.body }
+        end
+        local ok, err = pcall(function()
+            assert.are.same({ 404, "not found\n" }, env_status({}))
+            assert.are.same({ 200, "E\n" }, env_status({ STATIC_DOTFILES = "1" }))
+        end)
         os.execute("rm -rf " .. S.shquote(dir))
         assert(ok, err)
     end)

@@ -6,7 +6,8 @@
 --     build/lunaserve --port 8080 apps/static
 --
 -- STATIC_LISTING=1 lists directories without an index.html; STATIC_CACHE_CONTROL sets
--- Cache-Control on every file.
+-- Cache-Control on every file; STATIC_DOTFILES=1 serves dotfiles (.env, .git/...), which are
+-- 404 otherwise.
 local static = require("lunaserve.static")
 
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
@@ -19,4 +20,5 @@ return static.handler({
     root = root,
     listing = os.getenv("STATIC_LISTING") == "1",
     cache_control = os.getenv("STATIC_CACHE_CONTROL"),
+    dotfiles = os.getenv("STATIC_DOTFILES") == "1",
 })

@@ -157,6 +157,13 @@ size_t ls_outq_bufs(const ls_outq *q, uv_buf_t *bufs, size_t max) {
     return n;
 }
 
+int ls_outq_file_follows(const ls_outq *q) {
+    for (size_t i = 0; i < q->count; i++)
+        if (!q->segs[q->first + i].base)
+            return i > 0;
+    return 0;
+}
+
 const ls_seg *ls_outq_front_file(const ls_outq *q) {
     if (!q->count)
         return NULL;

@@ -59,6 +59,9 @@ int ls_outq_move(ls_outq *dst, ls_outq *src);
 /* Fills at most max buffers with the unsent bytes in memory from the front, up to the first
  * file range; returns how many. */
 size_t ls_outq_bufs(const ls_outq *q, uv_buf_t *bufs, size_t max);
+/* Whether a file range follows the memory segments at the front (what ls_outq_bufs hands
+ * out): those bytes may wait for the file's in the same packet. */
+int ls_outq_file_follows(const ls_outq *q);
 /* The front segment when it is a file range with bytes to send, else NULL. */
 const ls_seg *ls_outq_front_file(const ls_outq *q);
 /* The kernel took n bytes from the front. */

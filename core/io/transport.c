@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -472,6 +473,28 @@ static int flush_file(ls_transport *t, const ls_seg *f) {
     return 0;
 }
 
+/* As uv_try_write, for memory a file range follows (a response head before its file): on
+ * TCP with MSG_MORE, so that the head leaves in the file's first packet rather than in one of
+ * its own (sendfile, which comes next, pushes; if it cannot, the ACKs of what is in flight or
+ * the write that waits for room do). */
+static int write_more(ls_transport *t, uv_buf_t *bufs, size_t n) {
+    uv_os_fd_t fd;
+    if ((t->peer_family != AF_INET && t->peer_family != AF_INET6) ||
+        uv_fileno((uv_handle_t *)&t->tcp, &fd) != 0)
+        return uv_try_write((uv_stream_t *)&t->tcp, bufs, (unsigned)n);
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = (struct iovec *)bufs; /* uv_buf_t is laid out as struct iovec on Unix */
+    msg.msg_iovlen = n;
+    ssize_t r;
+    do
+        r = sendmsg(fd, &msg, MSG_MORE | MSG_DONTWAIT | MSG_NOSIGNAL);
+    while (r < 0 && errno == EINTR);
+    if (r >= 0)
+        return (int)r;
+    return errno == EAGAIN || errno == EWOULDBLOCK ? UV_EAGAIN : uv_translate_sys_error(errno);
+}
+
 void ls_transport_flush(ls_transport *t) {
     uv_buf_t bufs[MAX_IOV];
     while (!t->inflight && t->out.bytes && !t->closing) {
@@ -482,7 +505,8 @@ void ls_transport_flush(ls_transport *t) {
             continue;
         }
         size_t n = ls_outq_bufs(&t->out, bufs, MAX_IOV);
-        int r = uv_try_write((uv_stream_t *)&t->tcp, bufs, (unsigned)n);
+        int r = ls_outq_file_follows(&t->out) ? write_more(t, bufs, n)
+                                              : uv_try_write((uv_stream_t *)&t->tcp, bufs, (unsigned)n);
         if (r > 0) {
             took(t, (size_t)r);
         } else if (r < 0 && r != UV_EAGAIN) {

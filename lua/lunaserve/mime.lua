@@ -74,8 +74,7 @@ local function table_now()
     return by_ext
 end
 
--- The Content-Type for a file name (or path), else default (mime.DEFAULT if not given).
-function mime.type(name, default)
+local function lookup(name)
     local map = table_now()
     local base = name:match("[^/]*$"):lower()
     local i = base:find(".", 2, true) -- a leading dot names a hidden file, not a type
@@ -86,12 +85,35 @@ function mime.type(name, default)
         end
         i = base:find(".", i + 1, true)
     end
-    return default or mime.DEFAULT
+    return false
 end
 
--- Replaces the table (a map from lower-case extension to type as mime.load returns).
+-- Answers by name, remembered: the lookup is five string calls, a server asks for the same
+-- few names over and over (lunaserve.static, per request). At most CACHE_MAX names of at most
+-- CACHE_NAME bytes are kept; then the cache starts again. mime.use empties it.
+local CACHE_MAX, CACHE_NAME = 512, 256
+local cache, ncache = {}, 0
+
+-- The Content-Type for a file name (or path), else default (mime.DEFAULT if not given).
+function mime.type(name, default)
+    local t = cache[name]
+    if t == nil then
+        t = lookup(name)
+        if #name <= CACHE_NAME then
+            if ncache >= CACHE_MAX then
+                cache, ncache = {}, 0
+            end
+            cache[name], ncache = t, ncache + 1
+        end
+    end
+    return t or default or mime.DEFAULT
+end
+
+-- Replaces the table (a map from lower-case extension to type as mime.load returns). The
+-- table is read as it is now: to change it later, call mime.use again.
 function mime.use(map)
     by_ext = map
+    cache, ncache = {}, 0
 end
 
 return mime

@@ -9,12 +9,15 @@
 -- index ("index.html"; false: none), listing (false: a directory without index is 404),
 -- cache_control (nil: no Cache-Control), gzip (true: serve NAME.gz for NAME when
 -- Accept-Encoding allows gzip), max_ranges (16: more ranges are answered with the whole file),
--- walk (false; true: lunaserve.file's component walk instead of openat2, no symlinks at all).
+-- walk (false; true: lunaserve.file's component walk instead of openat2, no symlinks at all),
+-- dotfiles (false: a path with a segment that starts with "." is 404 and listings leave such
+-- names out; true: served and listed like any other).
 --
 -- What it answers:
 -- * GET and HEAD; anything else 405 with `Allow: GET, HEAD`.
 -- * The path is percent-decoded first (a bad escape: 400), then a `..` segment or a NUL
---   anywhere is 404, and the file is opened beneath the root (lunaserve.file: openat2 with
+--   anywhere is 404 (so is a dotfile or anything under a dot folder, unless dotfiles), and
+--   the file is opened beneath the root (lunaserve.file: openat2 with
 --   RESOLVE_BENEATH), so a symlink leading outside is 404 too: what is not served is not
 --   found, whatever the reason. A file the server may not read is 403. Only regular files and
 --   directories are served (a FIFO or a device is 404).
@@ -230,8 +233,17 @@ local function new_boundary()
         boundary_seq)
 end
 
-local function send_listing(res, is_head, dir, shown_path)
+local function send_listing(res, is_head, dir, shown_path, hide_dots)
     local entries = assert(dir:list())
+    if hide_dots then
+        local kept = {}
+        for _, e in ipairs(entries) do
+            if e.name:sub(1, 1) ~= "." then
+                kept[#kept + 1] = e
+            end
+        end
+        entries = kept
+    end
     table.sort(entries, function(a, b)
         if a.dir ~= b.dir then
             return a.dir
@@ -257,23 +269,45 @@ local function send_listing(res, is_head, dir, shown_path)
     return res:finish(not is_head and body or nil)
 end
 
--- Sends f (already opened) for a GET or HEAD, with conditionals and ranges.
-local function send_file(opts, req, res, f, ctype, vary, encoding)
-    local h = req.headers
-    local is_head = req.method == "HEAD"
-    local size, mtime = f.size, f.mtime
-    local etag = fmt('"%x-%x"', mtime, size)
-    local lastmod = http_date(mtime)
-    local function validators()
-        res:setHeader("ETag", etag)
-        res:setHeader("Last-Modified", lastmod)
-        if opts.cache_control then
-            res:setHeader("Cache-Control", opts.cache_control)
-        end
-        if vary then
-            res:setHeader("Vary", "Accept-Encoding")
-        end
+-- A file's validators and length as strings, made once per (size, mtime): formatting them
+-- (snprintf under string.format and tostring) was a good part of a small file's cost. At most
+-- VALIDATORS_MAX sizes are kept; then the cache starts again.
+local VALIDATORS_MAX = 256
+local validators, nvalidators = {}, 0
+local function validators_of(size, mtime)
+    local v = validators[size]
+    if v and v[1] == mtime then
+        return v
     end
+    if nvalidators >= VALIDATORS_MAX then
+        validators, nvalidators = {}, 0
+    end
+    if not v then
+        nvalidators = nvalidators + 1
+    end
+    -- { mtime, ETag, Last-Modified, Content-Length }
+    v = { mtime, fmt('"%x-%x"', mtime, size), http_date(mtime), tostring(size) }
+    validators[size] = v
+    return v
+end
+
+local function set_validators(opts, res, v, vary)
+    res:setHeader("ETag", v[2])
+    res:setHeader("Last-Modified", v[3])
+    if opts.cache_control then
+        res:setHeader("Cache-Control", opts.cache_control)
+    end
+    if vary then
+        res:setHeader("Vary", "Accept-Encoding")
+    end
+end
+
+-- Sends f (already opened; size and mtime its) for a GET or HEAD, with conditionals and
+-- ranges.
+local function send_file(opts, req, res, is_head, f, size, mtime, ctype, vary, encoding)
+    local h = req.headers
+    local v = validators_of(size, mtime)
+    local etag = v[2]
 
     -- RFC 9110 13.2.2: preconditions in this order
     local im, ius = h["if-match"], parse_date(h["if-unmodified-since"])
@@ -284,11 +318,12 @@ local function send_file(opts, req, res, f, ctype, vary, encoding)
     local ims = not inm and parse_date(h["if-modified-since"])
     if (inm and etag_matches(inm, etag, false)) or (ims and mtime <= ims) then
         res.statusCode = 304
-        validators()
+        set_validators(opts, res, v, vary)
         return res:finish()
     end
 
-    local ranges = not is_head and h.range and parse_ranges(h.range, size)
+    local range = h.range
+    local ranges = range and not is_head and parse_ranges(range, size)
     if ranges and h["if-range"] then
         local ir = h["if-range"]
         local ok
@@ -304,7 +339,7 @@ local function send_file(opts, req, res, f, ctype, vary, encoding)
     if ranges == "unsatisfiable" then
         return plain(res, 416, "range not satisfiable\n", { ["Content-Range"] = "bytes */" .. size })
     end
-    validators()
+    set_validators(opts, res, v, vary)
     res:setHeader("Accept-Ranges", "bytes")
     if encoding then
         res:setHeader("Content-Encoding", encoding)
@@ -314,7 +349,7 @@ local function send_file(opts, req, res, f, ctype, vary, encoding)
     if not ranges then
         res.statusCode = 200
         res:setHeader("Content-Type", ctype)
-        res:setHeader("Content-Length", size)
+        res:setHeader("Content-Length", v[4])
         if size > 0 then
             res:sendFile(f)
         end
@@ -359,8 +394,10 @@ function static.handler(opts)
         cache_control = opts.cache_control,
         gzip = opts.gzip ~= false,
         max_ranges = opts.max_ranges or 16,
+        dotfiles = opts.dotfiles == true,
     }
     local root = assert(file.root(opts.root, { walk = opts.walk }))
+    local index = settings.index
 
     local function open(path)
         local f, err, kind = root:open(path)
@@ -379,58 +416,98 @@ function static.handler(opts)
         error("static: " .. tostring(err))
     end
 
+    -- A directory (raw ends with "/", or it redirects): its index, else the listing, else 404.
+    -- Returns f and its path when there is a file to send, else nothing (answered).
+    local function directory(req, res, raw, path, dir)
+        if raw:sub(-1) ~= "/" then
+            dir:close()
+            local q = req.query
+            -- one leading slash: "//host" would be another site's URL
+            local loc = "/" .. req.path:gsub("^/+", "") .. "/" .. (q ~= "" and "?" .. q or "")
+            plain(res, 301, "moved permanently\n", { Location = loc })
+            return nil
+        end
+        if index then
+            local idx, kind, err = open(path .. "/" .. index)
+            if idx and idx.type == "file" then
+                dir:close()
+                return idx, path .. "/" .. index
+            elseif idx then
+                idx:close()
+            elseif kind ~= "notfound" then
+                dir:close()
+                refuse(res, kind, err)
+                return nil
+            end
+        end
+        if settings.listing then
+            local shown = path:sub(1, 1) == "/" and path or "/" .. path
+            local ok, e = pcall(send_listing, res, req.method == "HEAD", dir, shown,
+                not settings.dotfiles)
+            dir:close()
+            if not ok then
+                error(e)
+            end
+            return nil
+        end
+        dir:close()
+        plain(res, 404, "not found\n")
+        return nil
+    end
+
     return function(req, res, raw)
         local method = req.method
         if method ~= "GET" and method ~= "HEAD" then
             return plain(res, 405, "method not allowed\n", { Allow = "GET, HEAD" })
         end
         raw = raw or req.path
-        local path = form.unescape(raw)
-        if not path then
-            return plain(res, 400, "bad percent-escape in the path\n")
-        end
-        if path:find("\0", 1, true) or ("/" .. path .. "/"):find("/%.%./") then
-            return plain(res, 404, "not found\n")
-        end
-        local f, kind, err = open(path)
-        if not f then
-            return refuse(res, kind, err)
-        end
-        if f.type == "dir" then
-            if raw:sub(-1) ~= "/" then
-                f:close()
-                local q = req.query
-                -- one leading slash: "//host" would be another site's URL
-                local loc = "/" .. req.path:gsub("^/+", "") .. "/" .. (q ~= "" and "?" .. q or "")
-                return plain(res, 301, "moved permanently\n", { Location = loc })
+        local path = raw
+        if raw:find("%", 1, true) then
+            path = form.unescape(raw)
+            if not path then
+                return plain(res, 400, "bad percent-escape in the path\n")
             end
-            local dir = f
-            f = nil
-            if settings.index then
-                local idx
-                idx, kind, err = open(path .. "/" .. settings.index)
-                if idx and idx.type == "file" then
-                    f, path = idx, path .. "/" .. settings.index
-                elseif idx then
-                    idx:close()
-                elseif kind ~= "notfound" then
-                    dir:close()
-                    return refuse(res, kind, err)
-                end
-            end
-            if not f then
-                if settings.listing then
-                    local shown = path:sub(1, 1) == "/" and path or "/" .. path
-                    local ok, e = pcall(send_listing, res, method == "HEAD", dir, shown)
-                    dir:close()
-                    return ok or error(e)
-                end
-                dir:close()
+            if path:find("\0", 1, true) then
                 return plain(res, 404, "not found\n")
             end
-            dir:close()
         end
-        if f.type ~= "file" then
+        -- (a NUL in raw itself: root:open refuses it as not found, 404 too)
+        -- a segment that starts with "." (dotfiles, ".." and ".")
+        if ("/" .. path):find("/.", 1, true) and
+            (not settings.dotfiles or ("/" .. path .. "/"):find("/%.%./")) then
+            return plain(res, 404, "not found\n")
+        end
+        local f, ftype
+        -- "dir/": its index file first, which is what is asked for most (one open where the
+        -- directory, then its index, would be two); anything else takes the long way.
+        if index and raw:sub(-1) == "/" then
+            f = open(path .. "/" .. index)
+            if f then
+                ftype = f.type
+                if ftype == "file" then
+                    path = path .. "/" .. index
+                else
+                    f:close()
+                    f = nil
+                end
+            end
+        end
+        if not f then
+            local kind, err
+            f, kind, err = open(path)
+            if not f then
+                return refuse(res, kind, err)
+            end
+            ftype = f.type
+            if ftype == "dir" then
+                f, path = directory(req, res, raw, path, f)
+                if not f then
+                    return
+                end
+                ftype = "file"
+            end
+        end
+        if ftype ~= "file" then
             f:close()
             return plain(res, 404, "not found\n")
         end
@@ -438,19 +515,22 @@ function static.handler(opts)
         local vary, encoding = false, nil
         if settings.gzip and not path:find("%.gz$") then
             local gz = open(path .. ".gz")
-            if gz and gz.type == "file" then
-                vary = true
-                if accepts_gzip(req.headers["accept-encoding"]) then
-                    f:close()
-                    f, encoding = gz, "gzip"
+            if gz then
+                if gz.type == "file" then
+                    vary = true
+                    if accepts_gzip(req.headers["accept-encoding"]) then
+                        f:close()
+                        f, encoding = gz, "gzip"
+                    else
+                        gz:close()
+                    end
                 else
                     gz:close()
                 end
-            elseif gz then
-                gz:close()
             end
         end
-        local ok, e = pcall(send_file, settings, req, res, f, ctype, vary, encoding)
+        local ok, e = pcall(send_file, settings, req, res, method == "HEAD", f, f.size, f.mtime,
+            ctype, vary, encoding)
         f:close()
         if not ok then
             error(e, 0)
