@@ -692,7 +692,10 @@ static void test_memory(void) {
     /* the header and 10 bytes: the buffer holds about those 10, not a mebibyte */
     CHECK_EQ_INT(LS_WS_EV_NONE, ls_ws_parse(&p, s.b, 14 + 10, &used, &ev));
     CHECK(ls_ws_parser_buffered(&p) <= 1024);
-    size_t at = used;
+    /* nothing new (even no buffer at all) in the middle of a payload is harmless */
+    CHECK_EQ_INT(LS_WS_EV_NONE, ls_ws_parse(&p, NULL, 0, &used, &ev));
+    CHECK_EQ_UINT(0, used);
+    size_t at = 14 + 10;
     int r = LS_WS_EV_NONE;
     while (at < s.len && r == LS_WS_EV_NONE) {
         size_t piece = s.len - at < 65536 ? s.len - at : 65536;

@@ -284,7 +284,7 @@ ls_ws_event_type ls_ws_parse(ls_ws_parser *p, uint8_t *data, size_t len, size_t 
         size_t avail = len - pos;
         if (avail > p->remaining)
             avail = (size_t)p->remaining;
-        uint8_t *chunk = data + pos;
+        uint8_t *chunk = avail ? data + pos : NULL; /* (data may be NULL when len is 0) */
         int control = LS_WS_OP_IS_CONTROL(p->opcode);
         int in_place = avail == p->frame_len; /* the whole frame is in this chunk */
         if (avail) {
@@ -298,7 +298,7 @@ ls_ws_event_type ls_ws_parse(ls_ws_parser *p, uint8_t *data, size_t len, size_t 
             }
         }
         if (control) {
-            if (!in_place) {
+            if (!in_place && avail) {
                 memcpy(p->ctl + p->ctl_len, chunk, avail);
                 p->ctl_len = (uint8_t)(p->ctl_len + avail);
             }
