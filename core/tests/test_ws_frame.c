@@ -797,6 +797,144 @@ static void test_in_place(void) {
     free(s.b);
 }
 
+/* ---- randomized runs ---------------------------------------------------------------------- */
+
+static uint32_t rng = 12345;
+static uint32_t rnd(uint32_t n) {
+    rng ^= rng << 13, rng ^= rng >> 17, rng ^= rng << 5;
+    return rng % n;
+}
+
+/* Appends the UTF-8 of a random code point (never a surrogate) to b; returns its length. */
+static size_t rnd_char(uint8_t *b) {
+    uint32_t kind = rnd(4), c;
+    if (kind == 0)
+        c = 0x20 + rnd(0x5f);
+    else if (kind == 1)
+        c = 0x80 + rnd(0x780);
+    else if (kind == 2)
+        do
+            c = 0x800 + rnd(0xf800);
+        while (c >= 0xd800 && c <= 0xdfff);
+    else
+        c = 0x10000 + rnd(0x100000);
+    if (c < 0x80)
+        return b[0] = (uint8_t)c, 1;
+    if (c < 0x800)
+        return b[0] = (uint8_t)(0xc0 | c >> 6), b[1] = (uint8_t)(0x80 | (c & 63)), 2;
+    if (c < 0x10000)
+        return b[0] = (uint8_t)(0xe0 | c >> 12), b[1] = (uint8_t)(0x80 | ((c >> 6) & 63)),
+               b[2] = (uint8_t)(0x80 | (c & 63)), 3;
+    return b[0] = (uint8_t)(0xf0 | c >> 18), b[1] = (uint8_t)(0x80 | ((c >> 12) & 63)),
+           b[2] = (uint8_t)(0x80 | ((c >> 6) & 63)), b[3] = (uint8_t)(0x80 | (c & 63)), 4;
+}
+
+/* Random valid traffic: messages of up to 400 bytes (text of random characters, or binary),
+ * fragmented at random places (through characters too), with pings and pongs between the
+ * pieces; fed in random pieces, in both modes, it gives what was sent. */
+static void test_random_traffic(void) {
+    unsigned mismatches = 0;
+    for (int round = 0; round < 300; round++) {
+        stream s = {0};
+        text exp = {0}, expf = {0};
+        tstr(&exp, ""), tstr(&expf, "");
+        int nmsg = 1 + (int)rnd(8);
+        for (int m = 0; m < nmsg; m++) {
+            uint8_t msg[420];
+            size_t n = 0, target = rnd(5) == 0 ? 130 + rnd(270) : rnd(40);
+            int is_text = rnd(2);
+            while (n < target) {
+                if (is_text)
+                    n += rnd_char(msg + n);
+                else
+                    msg[n++] = (uint8_t)rnd(256);
+            }
+            /* the expected events, rendered as the parser's would be */
+            ls_ws_event ev = {.type = LS_WS_EV_MESSAGE,
+                              .opcode = is_text ? LS_WS_OP_TEXT : LS_WS_OP_BINARY,
+                              .data = msg, .len = n};
+            size_t pieces = rnd(3) ? 1 : 2 + rnd(4), at = 0;
+            for (size_t k = 0; k < pieces; k++) {
+                size_t end = k + 1 == pieces ? n : at + rnd((uint32_t)(n - at + 1));
+                unsigned op = k ? CONT : (is_text ? TEXT : BIN);
+                frame(&s, (k + 1 == pieces ? FIN : 0) | op, msg + at, end - at);
+                ls_ws_event fe = ev;
+                if (pieces > 1) {
+                    fe.type = LS_WS_EV_FRAGMENT, fe.first = k == 0, fe.last = k + 1 == pieces;
+                    fe.data = msg + at, fe.len = end - at;
+                }
+                render(&expf, &fe);
+                if (k + 1 == pieces)
+                    render(&exp, &ev); /* reassembled: whole when its last piece is in */
+                if (rnd(3) == 0) {
+                    char c[3] = {'c', (char)('0' + k), 0};
+                    int ping = rnd(2);
+                    frame_str(&s, FIN | (ping ? PING : PONG), c);
+                    ls_ws_event ce = {.type = ping ? LS_WS_EV_PING : LS_WS_EV_PONG,
+                                      .data = (const uint8_t *)c, .len = 2};
+                    render(&expf, &ce);
+                    render(&exp, &ce);
+                }
+                at = end;
+            }
+        }
+        size_t cuts[64], nc = 0, at = 0;
+        while (nc < 64) {
+            at += 1 + rnd(60);
+            if (at >= s.len)
+                break;
+            cuts[nc++] = at;
+        }
+        run_opts o = {1000, 0, 0, 0};
+        char *got = run(&s, cuts, nc, &o);
+        if (strcmp(got, exp.s) != 0 && mismatches++ < 3)
+            printf("round %d:\n  expected %s\n  got      %s\n", round, exp.s, got);
+        free(got);
+        run_opts of = {1000, 1, 0, 0};
+        got = run(&s, cuts, nc, &of);
+        if (strcmp(got, expf.s) != 0 && mismatches++ < 3)
+            printf("round %d (fragments):\n  expected %s\n  got      %s\n", round, expf.s, got);
+        free(got);
+        free(exp.s), free(expf.s), free(s.b);
+    }
+    CHECK_EQ_UINT(0, mismatches);
+}
+
+/* Random bytes, fed in random pieces: the parser ends in an error or waits for more, never
+ * reads or writes outside what it was given (the ASan build checks that), and always says
+ * how much it used. */
+static void test_random_garbage(void) {
+    unsigned bad = 0;
+    uint8_t buf[512];
+    for (int round = 0; round < 20000; round++) {
+        size_t n = 1 + rnd(sizeof buf);
+        for (size_t i = 0; i < n; i++)
+            buf[i] = (uint8_t)rnd(256);
+        /* often a plausible start, so that more than the first check is reached */
+        if (rnd(2))
+            buf[0] = (uint8_t)(0x80 | (rnd(3) ? rnd(3) : 8 + rnd(3))), buf[1] |= 0x80;
+        ls_ws_parser p;
+        ls_ws_parser_init(&p, 300, (int)rnd(2));
+        size_t at = 0, events = 0;
+        while (at < n && events < 1000) {
+            size_t len = 1 + rnd((uint32_t)(n - at)), used;
+            ls_ws_event ev;
+            ls_ws_event_type t = ls_ws_parse(&p, buf + at, len, &used, &ev);
+            bad += used > len || (t == LS_WS_EV_NONE && used != len);
+            bad += t != LS_WS_EV_NONE && t != LS_WS_EV_ERROR && ev.len && !ev.data;
+            if (t == LS_WS_EV_ERROR) {
+                bad += ev.code != 1002 && ev.code != 1007 && ev.code != 1009;
+                break;
+            }
+            at += used;
+            events++;
+        }
+        bad += p.buf_cap > 300;
+        ls_ws_parser_free(&p);
+    }
+    CHECK_EQ_UINT(0, bad);
+}
+
 int main(void) {
     test_rfc_example();
     test_messages();
@@ -812,5 +950,7 @@ int main(void) {
     test_memory();
     test_many_frames();
     test_in_place();
+    test_random_traffic();
+    test_random_garbage();
     return check_summary("test_ws_frame");
 }
