@@ -59,6 +59,21 @@ static void test_tokens(void) {
     CHECK(!ls_ws_has_token(V("up grade"), "upgrade"));
 }
 
+static void test_protocols(void) {
+    const char *const ours[] = {"chat.v2", "chat", NULL};
+    CHECK_EQ_INT(1, ls_ws_select_protocol(V("chat"), ours));
+    /* the client's order of preference decides */
+    CHECK_EQ_INT(1, ls_ws_select_protocol(V("chat, chat.v2"), ours));
+    CHECK_EQ_INT(0, ls_ws_select_protocol(V("x, chat.v2 ,chat"), ours));
+    CHECK_EQ_INT(-1, ls_ws_select_protocol(V("Chat, chat.v1, chat.v2x"), ours));
+    CHECK_EQ_INT(-1, ls_ws_select_protocol(V(""), ours));
+    CHECK_EQ_INT(-1, ls_ws_select_protocol(V(" , "), ours));
+    CHECK_EQ_INT(-1, ls_ws_select_protocol(V(NULL), ours));
+    const char *const none[] = {NULL};
+    CHECK_EQ_INT(-1, ls_ws_select_protocol(V("chat"), none));
+    CHECK_EQ_INT(-1, ls_ws_select_protocol(V("chat"), NULL));
+}
+
 static ls_ws_request good(void) {
     ls_ws_request r = {
         .method = V("GET"),
@@ -123,6 +138,7 @@ int main(void) {
     test_accept();
     test_base64();
     test_tokens();
+    test_protocols();
     test_check();
     return check_summary("test_ws_handshake");
 }

@@ -44,6 +44,23 @@ int ls_ws_has_token(ls_ws_value v, const char *token) {
     return 0;
 }
 
+int ls_ws_select_protocol(ls_ws_value offered, const char *const *supported) {
+    if (!offered.s || !supported)
+        return -1;
+    size_t i = 0;
+    while (i <= offered.len) {
+        size_t end = i;
+        while (end < offered.len && offered.s[end] != ',')
+            end++;
+        ls_ws_value el = trim((ls_ws_value){offered.s + i, end - i});
+        for (int k = 0; el.len && supported[k]; k++)
+            if (strlen(supported[k]) == el.len && memcmp(supported[k], el.s, el.len) == 0)
+                return k;
+        i = end + 1;
+    }
+    return -1;
+}
+
 static int b64_digit(char c) {
     const char *at = c ? strchr(b64, c) : NULL;
     return at ? (int)(at - b64) : -1;

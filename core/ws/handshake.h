@@ -49,6 +49,12 @@ const char *ls_ws_handshake_error(ls_ws_hs_result res);
  * protocol version ("websocket/13") does not match the bare token. */
 int ls_ws_has_token(ls_ws_value v, const char *token);
 
+/* The subprotocol to answer with (4.2.2 item 5.4): the first one the client offered
+ * (Sec-WebSocket-Protocol, a comma-separated list in its order of preference; several header
+ * lines joined with ", ") that is among supported (NULL-terminated), compared exactly, as
+ * subprotocol names are. Its index in supported, or -1: answer without the header. */
+int ls_ws_select_protocol(ls_ws_value offered, const char *const *supported);
+
 /* A SHA-1: the 20-byte digest of len bytes at data. 0 on success. */
 typedef int (*ls_ws_sha1_fn)(const void *data, size_t len, uint8_t out[20]);
 
