@@ -34,7 +34,8 @@ struct ls_conn {
     uint64_t head_deadline;
     uint64_t head_wire_mark; /* wire_bytes beyond which the current head is on the wire */
     uint64_t max_body;       /* the active request's body limit (the setting, or the app's) */
-    uint64_t started_us;     /* the first byte of the request (with an access log only) */
+    uint64_t started_ms;     /* the first byte of the request, in the loop's time */
+    uint64_t started_us;     /* the same from the clock, in microseconds (access log only) */
     uint8_t state;
     uint8_t gauge; /* the lunaserve_connections state it counts in (stats.h) */
     ls_keepalive ka; /* whether another request may follow this one */
@@ -95,7 +96,9 @@ static void on_begin(void *ctx) {
     c->head_deadline = now_ms(c) + cfg(c)->header_timeout_ms;
     c->t->read_progress = 1; /* a new deadline */
     c->logged = 0;
-    c->started_us = uv_hrtime() / 1000;
+    c->started_ms = now_ms(c);
+    if (server_of(c)->access_log)
+        c->started_us = uv_hrtime() / 1000;
     conn_gauge(c, LS_CONN_READING);
 }
 
@@ -148,7 +151,9 @@ static void request_done(ls_conn *c, const char *closed, int cut) {
     const ls_request *r = &c->req;
     const ls_response *res = &c->res;
     int status = cut && !res->head_sent ? 499 : res->status;
-    uint64_t us = uv_hrtime() / 1000 - c->started_us;
+    /* The metrics take the loop's time (milliseconds, as nginx's $request_time: no clock
+     * read per request); the access log reads the clock for microseconds. */
+    uint64_t us = (now_ms(c) - c->started_ms) * 1000;
     if (c->t->io->uncounted)
         return;
     ls_stats *st = ls_stats_self;
@@ -187,7 +192,7 @@ static void request_done(ls_conn *c, const char *closed, int cut) {
         .status = status,
         .bytes = wire,
         .body_bytes = wire > res->head_len ? wire - res->head_len : 0,
-        .time_us = us,
+        .time_us = uv_hrtime() / 1000 - c->started_us,
         .closed = closed,
     };
     e.referer = head_field(r, "referer", 7, &e.referer_len);
