@@ -13,6 +13,7 @@
  * handler's client goes away, or when the state retires, unless it went back to its pool
  * before. */
 #include "binding.h"
+#include "stats.h"
 
 #include "log.h"
 #include "stream.h"
@@ -58,7 +59,11 @@ typedef struct ls_tcp_list {
 
 /* ---------------------------------------------------------------- helpers */
 
+/* The message for a failed connect, send or receive; every failure but the peer's ordinary
+ * close counts in lunaserve_upstream_errors_total{client="tcp"}. */
 static const char *errstr(lua_State *L, int err, const char *host) {
+    if (err != UV_EOF && err != UV_ENOTCONN && err != UV_ECANCELED)
+        ls_stat_add(&ls_stats_self->outbound_errors, 1);
     switch (err) {
     case UV_ETIMEDOUT:
         return "timeout";

@@ -41,6 +41,16 @@ describe("the upstream metrics", function()
         assert.are.same({ 2, 1 }, { c1 - c0, e1 - e0 })
     end)
 
+    it("counts a receive that times out as an error of the connection it ran on", function()
+        local listener = assert(socket.bind("127.0.0.1", 0)) -- accepts (backlog), never sends
+        local _, port = listener:getsockname()
+        local c0, e0 = counts("tcp")
+        assert.are.equal("timeout", select(2, srv:get_body("/recv/" .. port, 5)))
+        listener:close()
+        local c1, e1 = counts("tcp")
+        assert.are.same({ 1, 1 }, { c1 - c0, e1 - e0 })
+    end)
+
     local function pool_gauge(fams, client, state)
         return PM.value(fams, "lunaserve_upstream_pool_connections",
             "lunaserve_upstream_pool_connections", { client = client, state = state })

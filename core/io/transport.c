@@ -238,8 +238,8 @@ static void on_connect(uv_connect_t *req, int status) {
         return;
     if (status == 0)
         transport_started(t);
-    ls_stat_add(status == 0 ? &ls_stats_self->outbound_connects : &ls_stats_self->outbound_errors,
-                1);
+    if (status == 0) /* (failures are counted where the caller hears of them: lua/tcp.c) */
+        ls_stat_add(&ls_stats_self->outbound_connects, 1);
     t->proto->on_connected(t, status);
     ls_io_run_pending(t->io);
 }

@@ -1,6 +1,7 @@
 -- Test app for spec/metrics_upstream_spec.lua: outbound connections that work and that fail.
 --   /tcp/PORT   a cosocket connect to 127.0.0.1:PORT: "ok" or the error
 --   /pg/SQL     one query on a fresh PostgreSQL connection ($DATABASE_URL): "ok" or the error
+--   /recv/PORT  a connect, then a receive that times out after 100 ms: the error
 --   /keep/PORT  a cosocket connect to 127.0.0.1:PORT, then back into its pool (setkeepalive)
 --   /pool/N     N queries at once through a pool of 3: "ok"
 local lunaserve = require("lunaserve")
@@ -15,6 +16,13 @@ return function(req, res)
         local ok, err = sock:connect("127.0.0.1", tonumber(arg))
         if ok then sock:close() end
         return res:finish(ok and "ok" or tostring(err))
+    elseif kind == "recv" then
+        local sock = lunaserve.tcp()
+        sock:settimeouts(2000, 2000, 100)
+        assert(sock:connect("127.0.0.1", tonumber(arg)))
+        local data, err = sock:receive(1)
+        sock:close()
+        return res:finish(data and "data" or tostring(err))
     elseif kind == "keep" then
         local sock = lunaserve.tcp()
         assert(sock:connect("127.0.0.1", tonumber(arg)))
