@@ -35,7 +35,7 @@ static void usage(FILE *out) {
                           : d->kind == LS_SET_BYTES ? "BYTES"
                           : d->kind == LS_SET_HOST  ? "HOST"
                           : d->kind == LS_SET_PORT  ? "PORT"
-                          : d->kind == LS_SET_PATH  ? "PATH"
+                          : d->kind == LS_SET_PATH  ? (strcmp(d->name, "metrics_listen") == 0 ? "ADDR:PORT" : "PATH")
                           : d->kind == LS_SET_LOG_FORMAT ? "FORMAT"
                                                     : "N";
         fprintf(out, "  %-20s %-8s %s\n", flag, arg, d->help);
@@ -56,8 +56,8 @@ static void usage(FILE *out) {
                  "0.0.0.0, ::1, [::1], ::) or localhost.\n"
                  "Settings may also be set in the app's table, e.g. "
                  "return { handle = fn, keepalive_timeout = 10 };\n"
-                 "the command line wins. --workers, --reload and --log-level are for the command "
-                 "line only.\n");
+                 "the command line wins. --workers, --reload, --log-level, --user and "
+                 "--metrics-max-series are for the command line only.\n");
 }
 
 typedef struct {

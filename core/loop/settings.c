@@ -61,7 +61,7 @@ const ls_setting_def ls_setting_defs[] = {
     {"access_log_format", LS_SET_LOG_FORMAT, FIELD(access_log_format),
      "combined (nginx's) or json, one object per line (combined)"},
     {"metrics_listen", LS_SET_PATH, FIELD(metrics_listen),
-     "ADDR:PORT of a listener serving /metrics (Prometheus), or off (off)"},
+     "a listener of its own serving /metrics (Prometheus), or off (off)"},
 };
 const size_t ls_setting_count = sizeof ls_setting_defs / sizeof ls_setting_defs[0];
 
