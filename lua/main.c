@@ -142,6 +142,17 @@ static void on_stopped(void *ctx) {
     }
 }
 
+/* Start-up failed after the server was made: frees what was made (the loop never ran, so
+ * nothing is in flight), and the exit status. */
+static int start_failed(app_state *st) {
+    if (st->server.access_log)
+        ls_access_log_close(st->server.access_log);
+    ls_host_free(&st->host);
+    ls_metrics_listener_free(&st->metrics);
+    ls_server_free(&st->server);
+    return 1;
+}
+
 /* Serves the app in this process until a signal stops it. A worker (ready_fd >= 0) shares
  * its port with SO_REUSEPORT and reports it on ready_fd instead of printing it. */
 static int serve(options *o, int ready_fd, int port) {
@@ -169,9 +180,7 @@ static int serve(options *o, int ready_fd, int port) {
     }
     if (err) {
         fprintf(stderr, "lunaserve: %s\n", err);
-        ls_host_free(&st.host);
-        ls_server_free(&st.server);
-        return 1;
+        return start_failed(&st);
     }
     for (size_t i = 0; i < o->ncli; i++)
         ls_setting_set(&settings, o->cli[i].def, o->cli[i].value);
@@ -186,9 +195,7 @@ static int serve(options *o, int ready_fd, int port) {
         if (r < 0) {
             fprintf(stderr, "lunaserve: cannot open the access log %s: %s\n", settings.access_log,
                     strerror(-r));
-            ls_host_free(&st.host);
-            ls_server_free(&st.server);
-            return 1;
+            return start_failed(&st);
         }
         st.server.access_log = &st.access_log;
     }
@@ -197,7 +204,7 @@ static int serve(options *o, int ready_fd, int port) {
     if (r < 0) {
         fprintf(stderr, "lunaserve: cannot listen on %s:%d: %s\n", settings.host, settings.port,
                 uv_strerror(r));
-        return 1;
+        return start_failed(&st);
     }
     if (strcmp(settings.metrics_listen, "off") != 0) {
         ls_settings ms = settings;
@@ -207,7 +214,7 @@ static int serve(options *o, int ready_fd, int port) {
                                                   sizeof maddr)) < 0) {
             fprintf(stderr, "lunaserve: --metrics-listen %s: %s\n", settings.metrics_listen,
                     bad ? bad : uv_strerror(r));
-            return 1;
+            return start_failed(&st);
         }
         LS_LOG(LS_LOG_INFO, "metrics at http://%s/metrics", maddr);
     }
@@ -215,7 +222,7 @@ static int serve(options *o, int ready_fd, int port) {
         char why[256];
         if (ls_user_become(&o->user, why, sizeof why) != 0) {
             fprintf(stderr, "lunaserve: %s\n", why);
-            return 1;
+            return start_failed(&st);
         }
         LS_LOG(LS_LOG_INFO, "serving as %s (uid %d, gid %d)", o->user.name, (int)o->user.uid,
                (int)o->user.gid);
