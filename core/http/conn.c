@@ -659,7 +659,7 @@ static void refuse_body(ls_conn *c) {
         ls_outq_clear(&c->t->out);
         ls_response_reset(&c->res);
     }
-    conn_fail(c, 413, LS_CLOSE_LIMIT);
+    conn_fail(c, 413, LS_CLOSE_PROTOCOL); /* as the parser's 413, 414 and 431 */
 }
 
 /* Deferred work and write completions: emit the head, flush, tell the application about
