@@ -55,9 +55,16 @@ describe("--user", function()
         end
         S.kill_pid(kids[1], "KILL")
         local again = assert(srv:wait_children(2, 10, { kids[1] }), "no restart")
-        for _, pid in ipairs(again) do
-            assert.are.equal(NOBODY, (uid_of(pid)))
-        end
+        -- the new worker loads and binds as root, then drops: wait for it to be serving
+        assert(srv:wait_log("restarted (pid", 10), srv:log())
+        local uids
+        assert(S.wait_for(function()
+            uids = {}
+            for i, pid in ipairs(again) do
+                uids[i] = uid_of(pid)
+            end
+            return uids[1] == NOBODY and uids[2] == NOBODY
+        end, 10), "uids of the workers: " .. table.concat(uids, ", "))
         assert.are.same({ 200, "v1" }, { srv:get_body("/", 5) })
         srv:stop_ok()
     end)
