@@ -36,8 +36,11 @@ static int reading_wanted(const ls_wsconn *ws) {
     return !ws->close_received && !ws->failed && (ws->want || ws->close_sent);
 }
 
+/* Reading and the deadline, from what the protocol waits for. Not while lingering: the
+ * transport reads then (deferred work, run inside an application callback, may have started
+ * the linger under a caller of this). */
 static void update(ls_wsconn *ws) {
-    if (ws->t->closing)
+    if (ws->t->closing || ws->t->lingering)
         return;
     ls_transport_read(ws->t, reading_wanted(ws));
     ws_arm(ws);
@@ -98,7 +101,7 @@ static void process(ls_wsconn *ws, uint8_t *data, size_t len, int from_in) {
     ls_transport *t = ws->t;
     if (len)
         ws->last_input = ls_io_now(t->io), ws->ping_out = 0;
-    while (len && !t->closing && reading_wanted(ws)) {
+    while (len && !t->closing && !t->lingering && reading_wanted(ws)) {
         size_t used;
         ls_ws_event ev;
         ls_ws_event_type type = ls_ws_parse(&ws->p, data, len, &used, &ev);
@@ -141,7 +144,7 @@ static void process(ls_wsconn *ws, uint8_t *data, size_t len, int from_in) {
             break;
         }
     }
-    if (t->closing)
+    if (t->closing || t->lingering)
         return;
     if (ws->close_received || ws->failed)
         len = 0;
@@ -171,7 +174,7 @@ static void on_eof(ls_transport *t, int err) {
 
 static void advance(ls_wsconn *ws) {
     ls_transport *t = ws->t;
-    if (t->closing)
+    if (t->closing || t->lingering)
         return;
     if (ws->want && t->in_len && reading_wanted(ws))
         process(ws, (uint8_t *)t->in, t->in_len, 1);
