@@ -51,8 +51,15 @@ static void timer_stop(ls_lws *o) {
         uv_timer_stop(o->timer);
 }
 
+/* recv_frame's failure: nil, nil, err (lua-resty-websocket's shape) */
 static void push_fail(lua_State *L, void *ctx) {
     lua_pushnil(L);
+    lua_pushnil(L);
+    lua_pushstring(L, ctx);
+}
+
+/* upgrade's and the sends' failure: nil, err */
+static void push_fail2(lua_State *L, void *ctx) {
     lua_pushnil(L);
     lua_pushstring(L, ctx);
 }
@@ -121,7 +128,7 @@ static void ev_close(void *ud) {
     if (r1)
         ls_root_wake(r1, push_fail, "closed");
     if (r2)
-        ls_root_wake(r2, push_fail, "closed");
+        ls_root_wake(r2, push_fail2, "closed");
     maybe_free(o);
 }
 
@@ -145,7 +152,7 @@ static void on_timer(uv_timer_t *t) {
         ls_root_wake(r1, push_fail, "timeout");
     }
     if (r2)
-        ls_root_wake(r2, push_fail, "timeout");
+        ls_root_wake(r2, push_fail2, "timeout");
 }
 
 static void timer_start(ls_lws *o) {
@@ -196,7 +203,7 @@ static void handed_over(void *arg, ls_transport *t, ls_server *s) {
         o->closed = 1;
         luaL_unref(o->vm->L, LUA_REGISTRYINDEX, o->self_ref);
         o->self_ref = LUA_NOREF;
-        ls_wake(&o->writer, push_fail, "closed");
+        ls_wake(&o->writer, push_fail2, "closed");
         return;
     }
     ls_wake(&o->writer, push_handle, o);
