@@ -4,7 +4,7 @@
 --
 -- Query options, for the specs: ?max_payload=N, ?timeout=MS (recv_frame's),
 -- ?close_timeout=MS, ?ping_interval=MS, ?protocols=a,b.
-local websocket = require("lunaserve.websocket")
+local websocket = require("lunaserve").websocket -- the same as require "lunaserve.websocket"
 local form = require("lunaserve.form")
 
 return function(req, res)
