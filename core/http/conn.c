@@ -255,10 +255,10 @@ static void on_closed(ls_transport *t) {
     void *ud = c->ud;
     c->ud = NULL;
     ls_outq_clear(&c->res.pre);
-    if (c->upgrade_fn) /* closed before the hand-over: the taker is told (no transport) */
-        c->upgrade_fn(c->upgrade_arg, NULL, s);
     if (ud)
         s->app->on_abort(ud);
+    if (c->upgrade_fn) /* closed before the hand-over: the taker is told (no transport) */
+        c->upgrade_fn(c->upgrade_arg, NULL, s);
     ls_server_forget(s, c);
     ls_pool_give(&s->pool, &c->req, &c->res, &t->out, c->parse);
     ls_request_free(&c->req);
