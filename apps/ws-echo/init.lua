@@ -7,7 +7,26 @@
 local websocket = require("lunaserve").websocket -- the same as require "lunaserve.websocket"
 local form = require("lunaserve.form")
 
+-- GET / without Upgrade: a page whose script opens a WebSocket to /ws, sends a message and
+-- shows the echo (for a browser; window.wsEcho holds what came back).
+local PAGE = [[<!doctype html>
+<html><head><meta charset="utf-8"><title>ws-echo</title></head>
+<body><p id="out">connecting</p>
+<script>
+const out = document.getElementById("out");
+const ws = new WebSocket("ws://" + location.host + "/ws");
+ws.onopen = () => { out.textContent = "open"; ws.send("hello from the browser \u00e9"); };
+ws.onmessage = (e) => { window.wsEcho = e.data; out.textContent = e.data; ws.close(1000); };
+ws.onclose = (e) => { window.wsClose = e.code; };
+</script></body></html>
+]]
+
 return function(req, res)
+    if req.path == "/" and not (req.headers.upgrade or ""):lower():find("websocket", 1, true) then
+        res:setHeader("Content-Type", "text/html; charset=utf-8")
+        res:finish(PAGE)
+        return
+    end
     local q = form.parse(req.query or "") or {}
     local opts = {
         max_payload = tonumber(q.max_payload),
