@@ -193,6 +193,8 @@ void ls_http_parser_preload(lua_State *L);
 
 /* crypto.c: package.preload["lunaserve.crypto"] */
 void ls_crypto_preload(lua_State *L);
+/* `lunaserve.websocket` (lua/websocket.c). */
+void ls_websocket_preload(lua_State *L, ls_vm *vm);
 void ls_metrics_preload(lua_State *L);
 /* file.c: package.preload["lunaserve.file"] and res:sendFile (after ls_res_open) */
 void ls_file_open(lua_State *L);

@@ -61,6 +61,7 @@ ls_vm *ls_vm_new(uv_loop_t *loop, ls_server *server) {
     ls_crypto_preload(L);
     ls_metrics_preload(L);
     ls_pg_preload(L);
+    ls_websocket_preload(L, vm);
     ls_lifecycle_open(L, vm);
     vm->handler_ref = vm->app_ref = LUA_NOREF;
     return vm;

@@ -30,6 +30,8 @@ struct ls_conn {
     char *body;      /* request body the application has not taken */
     size_t body_len, body_cap;
     void *ud; /* the application's request handle */
+    ls_upgrade_fn upgrade_fn; /* ls_conn_upgrade: hand over once the 101 is queued */
+    void *upgrade_arg;
     uint64_t requests;
     uint64_t head_deadline;
     uint64_t head_wire_mark; /* wire_bytes beyond which the current head is on the wire */
@@ -59,6 +61,7 @@ static void conn_update_reading(ls_conn *c);
 static void conn_fail(ls_conn *c, int status, ls_close_reason why);
 static void conn_linger(ls_conn *c, ls_close_reason why);
 static void conn_advance(ls_conn *c);
+static void hand_over(ls_conn *c);
 static void request_done(ls_conn *c, const char *closed, int cut);
 static int body_over_limit(const ls_conn *c);
 static void refuse_body(ls_conn *c);
@@ -254,6 +257,8 @@ static void on_closed(ls_transport *t) {
     ls_outq_clear(&c->res.pre);
     if (ud)
         s->app->on_abort(ud);
+    if (c->upgrade_fn) /* closed before the hand-over: the taker is told (no transport) */
+        c->upgrade_fn(c->upgrade_arg, NULL, s);
     ls_server_forget(s, c);
     ls_pool_give(&s->pool, &c->req, &c->res, &t->out, c->parse);
     ls_request_free(&c->req);
@@ -568,6 +573,7 @@ static void emit_head(ls_conn *c, const char *data, size_t len, ls_release_fn re
         .nheaders = res->nheaders,
         .framing = fo,
         .keepalive = ls_keepalive_on(ka),
+        .upgrade = c->upgrade_fn != NULL,
         .keepalive_timeout_s = (unsigned)(cfg(c)->keepalive_timeout_ms / 1000),
         .date = ls_date_now(),
     };
@@ -679,6 +685,10 @@ static void conn_advance(ls_conn *c) {
             emit_head(c, NULL, 0, NULL, NULL);
         if (!usable(c))
             return;
+        if (c->upgrade_fn && res->head_sent && c->msg_complete) {
+            hand_over(c);
+            return;
+        }
         /* A complete response with the next request already read (pipelining): the answers
          * to what arrived together go out together, in as few packets as they fit. Each is
          * still handed to the kernel here ('finish' keeps its meaning); the cork comes off
@@ -711,6 +721,54 @@ static void conn_advance(ls_conn *c) {
     }
     if (!closing(c))
         conn_arm(c);
+}
+
+/* The 101 is queued: the transport goes to the protocol that took it over, with the input
+ * already read past the request (kept in t->in, as for pipelining), and this object goes. */
+static void hand_over(ls_conn *c) {
+    ls_server *s = server_of(c);
+    ls_transport *t = c->t;
+    void *ud = c->ud;
+    c->ud = NULL;
+    ls_transport_flush(t);
+    if (t->closing)
+        return; /* on_closed frees it as usual */
+    request_done(c, "upgrade", 0);
+    if (ud)
+        s->app->on_finish(ud);
+    if (t->closing)
+        return;
+    if (!t->io->uncounted)
+        ls_stat_gauge_add(&ls_stats_self->conns[c->gauge], -1);
+    ls_upgrade_fn fn = c->upgrade_fn;
+    void *arg = c->upgrade_arg;
+    c->upgrade_fn = NULL;
+    ls_transport_set_proto(t, NULL, NULL);
+    /* Out of the server's list after the new protocol is in it (a stop in progress must not
+     * see an empty list in between). */
+    fn(arg, t, s);
+    ls_server_forget(s, c);
+    ls_pool_give(&s->pool, &c->req, &c->res, &t->out, c->parse);
+    ls_request_free(&c->req);
+    ls_response_free(&c->res);
+    free(c->body);
+    free(c);
+}
+
+int ls_conn_upgrade(ls_conn *c, ls_upgrade_fn fn, void *arg) {
+    if (!usable(c))
+        return LS_ECLOSED;
+    if (c->res.ended)
+        return LS_EENDED;
+    if (c->res.head_sent || c->res.frozen)
+        return LS_EHEADERS_SENT;
+    if (c->req.chunked || c->req.content_length > 0)
+        return LS_ELENGTH;
+    c->res.status = 101;
+    c->upgrade_fn = fn;
+    c->upgrade_arg = arg;
+    int rc = ls_conn_finish(c, NULL, 0, NULL, NULL);
+    return rc < 0 ? rc : LS_OK;
 }
 
 /* Fills the (reset) response with a short text answer of that status and ends it. */

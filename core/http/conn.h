@@ -27,6 +27,10 @@ typedef struct ls_server ls_server;
 /* Every ls_conn starts with this: its links in the server's list of connections. */
 typedef struct ls_conn_link {
     ls_conn *prev, *next;
+    /* NULL for HTTP/1; set by a protocol that took a connection over (ls_conn_upgrade) and
+     * keeps its place in the server's list: graceful stop, and the end of the grace time. */
+    void (*stop)(ls_conn *c);
+    void (*destroy)(ls_conn *c);
 } ls_conn_link;
 
 typedef struct ls_app_iface {
@@ -120,6 +124,18 @@ int ls_conn_write_file(ls_conn *c, int fd, int64_t pos, size_t len, ls_release_f
 /* Tears the connection down now: queued output is dropped, the socket is reset if data was
  * unsent or unread, and the request is aborted (on_abort follows). */
 void ls_conn_destroy(ls_conn *c);
+/* Takes over the connection for another protocol after a 101 (a WebSocket). The handler
+ * sets its headers (Upgrade, Sec-WebSocket-Accept); this call makes the status 101 and ends
+ * the response. Once the head is queued the connection hands over: the request is logged,
+ * on_finish runs for the handle, then fn(arg, t, s) gets the transport (its output queue
+ * holds the head; its deadlines, send timeout, lingering and close reasons stay) and any
+ * input already read past the request (in t->in), and must put its protocol on t. The
+ * ls_conn is freed right after fn returns. A connection that closes before the hand-over
+ * calls fn(arg, NULL, s) instead. Only for a request without a body.
+ * Returns LS_OK, or LS_ECLOSED, LS_EHEADERS_SENT, LS_EENDED, LS_ELENGTH (a body). */
+typedef void (*ls_upgrade_fn)(void *arg, ls_transport *t, ls_server *s);
+int ls_conn_upgrade(ls_conn *c, ls_upgrade_fn fn, void *arg);
+
 /* Forgets the application's handle for the current request: no on_body, on_drain, on_finish
  * or on_abort follows for it. For an application whose handle is about to be freed (a
  * response the Lua state collected); what was queued or ended still goes out. */

@@ -209,7 +209,9 @@ size_t ls_head_serialize(const ls_head *h, char *out, size_t cap) {
     } else if (h->framing.framing == LS_FRAME_CHUNKED) {
         PUTS(&w, "Transfer-Encoding: chunked\r\n");
     }
-    if (h->keepalive) {
+    if (h->upgrade) {
+        PUTS(&w, "Connection: Upgrade\r\n\r\n");
+    } else if (h->keepalive) {
         PUTS(&w, "Connection: keep-alive\r\nKeep-Alive: timeout=");
         put_u64(&w, h->keepalive_timeout_s);
         PUTS(&w, "\r\n\r\n");

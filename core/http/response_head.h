@@ -57,6 +57,7 @@ typedef struct ls_head {
     int keepalive;
     unsigned keepalive_timeout_s; /* announced with Keep-Alive when keepalive */
     const char *date;             /* LS_DATE_LEN bytes, or NULL for none */
+    int upgrade; /* a 101 that switches protocols: "Connection: Upgrade", no keep-alive */
 } ls_head;
 
 /* Writes the head into out (at most cap bytes) and returns its full size; when that is

@@ -1,4 +1,5 @@
 #include "server.h"
+#include "wsconn.h"
 
 #include "log.h"
 
@@ -36,6 +37,7 @@ int ls_server_init(ls_server *s, uv_loop_t *loop, const ls_settings *settings,
     s->io.linger_time_ms = settings->linger_time_ms;
     s->io.linger_idle_ms = settings->linger_idle_ms;
     ls_conn_init_kinds(s);
+    s->kind_ws = ls_wsconn_kind(&s->io.deadlines);
     ls_client_init(&s->client, &s->io, settings->resolver_cache_time_ms);
     uv_timer_init(loop, &s->grace);
     s->grace.data = s;
@@ -158,7 +160,7 @@ static void on_grace(uv_timer_t *t) {
     ls_server *s = t->data;
     LS_LOG(LS_LOG_WARN, "shutdown: %zu connection(s) still busy: dropped", s->nconns);
     for (ls_conn *c = s->conns; c; c = LINK(c)->next)
-        ls_conn_destroy(c);
+        LINK(c)->destroy ? LINK(c)->destroy(c) : ls_conn_destroy(c);
 }
 
 void ls_server_stop(ls_server *s, uint64_t grace_ms) {
@@ -177,7 +179,10 @@ void ls_server_stop(ls_server *s, uint64_t grace_ms) {
     uv_close((uv_handle_t *)&s->listener, on_handle_closed);
     for (ls_conn *c = s->conns; c;) {
         ls_conn *next = LINK(c)->next;
-        ls_conn_stop(c);
+        if (LINK(c)->stop)
+            LINK(c)->stop(c);
+        else
+            ls_conn_stop(c);
         c = next;
     }
     if (s->nconns == 0)

@@ -19,6 +19,7 @@ struct ls_server {
     ls_io io;            /* what every connection's transport shares */
     ls_client client;    /* outbound connections: resolver, pools */
     unsigned kind_header, kind_body, kind_idle; /* the connections' deadline kinds */
+    unsigned kind_ws;    /* WebSocket connections' (core/ws/wsconn.h) */
     ls_settings settings;
     const ls_app_iface *app;
     void *app_ctx;

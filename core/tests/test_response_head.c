@@ -306,7 +306,7 @@ static ls_framing_out fr(ls_framing framing, int send_length, uint64_t length) {
 
 static ls_head head(int status, const ls_header *headers, size_t n, ls_framing_out framing,
                     int keepalive, unsigned timeout, const char *date) {
-    ls_head h = {status, NULL, 0, headers, n, framing, keepalive, timeout, date};
+    ls_head h = {status, NULL, 0, headers, n, framing, keepalive, timeout, date, 0};
     return h;
 }
 
@@ -726,6 +726,18 @@ static void test_serialize_retry(void) {
     free(value);
 }
 
+/* A 101 that switches protocols: Connection: Upgrade in place of keep-alive or close (the
+ * handler's own Connection field is skipped, its Upgrade kept). */
+static void test_serialize_upgrade(void) {
+    ls_header hs[] = {H("Upgrade", "websocket"), H("Connection", "keep-alive"),
+                      H("Sec-WebSocket-Accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")};
+    ls_head h = head(101, hs, 3, fr(LS_FRAME_NONE, 0, 0), 0, 5, NULL);
+    h.upgrade = 1;
+    CHECK_HEAD(&h, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                   "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+                   "Connection: Upgrade\r\n\r\n");
+}
+
 int main(void) {
     test_framing_no_body_statuses();
     test_framing_205();
@@ -744,5 +756,6 @@ int main(void) {
     test_serialize_reason();
     test_serialize_counted_fields();
     test_serialize_retry();
+    test_serialize_upgrade();
     return check_summary("test_response_head");
 }
