@@ -7,6 +7,7 @@
  * root coroutine that upgraded (lua/driver.h): when that handler ends, the WebSocket closes
  * with 1000. */
 #include "binding.h"
+#include "frame_write.h"
 #include "handshake.h"
 #include "libcrypto.h"
 #include "wsconn.h"
@@ -16,6 +17,9 @@
 #include <strings.h>
 
 #define LS_WS_MT "lunaserve.websocket"
+/* The default bound of a WebSocket's queued output (opts.max_output; never above the
+ * server's --max-output): a peer that lets more pile up is dropped. */
+#define LS_WS_MAX_OUTPUT (1024 * 1024)
 
 typedef struct ls_lws {
     ls_wsconn *ws; /* NULL before the hand-over and once closed */
@@ -28,6 +32,12 @@ typedef struct ls_lws {
     ls_ws_opts opts;
     int self_ref;     /* the handle, while upgrade() waits for the hand-over */
     size_t sent;      /* the payload length a send waiting for the drain returns */
+    ls_owned **owner; /* the list of the root that upgraded: its sends wait for the drain */
+    /* The peer's close (or its protocol error) when no recv_frame waited: the next one
+     * returns it, once. */
+    ls_ws_event last;
+    uint8_t last_data[LS_WS_CONTROL_MAX];
+    unsigned has_last : 1;
     unsigned closed : 1;   /* the connection is gone (or never came) */
     unsigned handle_gone : 1;
     unsigned timer_open : 1;
@@ -104,6 +114,14 @@ static void push_event(lua_State *L, void *ctx) {
 
 static void ev_event(void *ud, const ls_ws_event *ev) {
     ls_lws *o = ud;
+    if (!ls_waiting(&o->reader)) { /* the close or the error, which come unasked */
+        o->last = *ev;
+        size_t n = ev->len < sizeof o->last_data ? ev->len : sizeof o->last_data;
+        memcpy(o->last_data, ev->data, n);
+        o->last.data = o->last_data, o->last.len = n; /* error: a static string */
+        o->has_last = 1;
+        return;
+    }
     timer_stop(o);
     ls_wake(&o->reader, push_event, (void *)ev);
 }
@@ -305,7 +323,10 @@ static int l_upgrade(lua_State *L) {
         .close_timeout_ms = (uint64_t)opt_int(L, 3, "close_timeout", 5000),
         .ping_interval_ms = (uint64_t)opt_int(L, 3, "ping_interval", 0),
         .high_water = cfg->high_water,
-        .max_output = cfg->max_output,
+        .max_output = (size_t)opt_int(L, 3, "max_output",
+                                      (lua_Integer)(cfg->max_output < LS_WS_MAX_OUTPUT
+                                                        ? cfg->max_output
+                                                        : LS_WS_MAX_OUTPUT)),
     };
     ls_lws **box = lua_newuserdatauv(L, sizeof *box, 0);
     *box = o;
@@ -324,7 +345,8 @@ static int l_upgrade(lua_State *L) {
     }
     lua_pushvalue(L, -1);
     o->self_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    ls_own(ls_owner_of(L), &o->owned);
+    o->owner = ls_owner_of(L);
+    ls_own(o->owner, &o->owned);
     return ls_wait(L, &o->writer, "websocket.upgrade()");
 }
 
@@ -345,6 +367,11 @@ static int fail(lua_State *L, const char *err) {
 
 static int l_recv_frame(lua_State *L) {
     ls_lws *o = check(L);
+    if (o->has_last) {
+        o->has_last = 0;
+        push_event(L, &o->last);
+        return 3;
+    }
     if (!o->ws) {
         lua_pushnil(L);
         lua_pushnil(L);
@@ -370,7 +397,9 @@ static int ws_send(lua_State *L, ls_lws *o, unsigned opcode, const char *data, s
     if (rc < 0)
         return fail(L, "out of memory");
     lua_pushinteger(L, (lua_Integer)len);
-    if (rc == 1 || ls_waiting(&o->writer))
+    /* Only the handler that upgraded waits for the drain: a send from elsewhere (a broadcast)
+     * queues and returns, and a peer whose queue passes max_output is dropped. */
+    if (rc == 1 || ls_waiting(&o->writer) || ls_owner_of(L) != o->owner)
         return 1;
     o->sent = len;
     /* Backpressure: wait for the drain, then return the count (or nil, "closed"/"timeout"). */
@@ -434,7 +463,8 @@ static int l_send_close(lua_State *L) {
         return fail(L, "invalid close code or reason");
     if (rc < 0)
         return fail(L, "out of memory");
-    lua_pushinteger(L, code ? 2 + (lua_Integer)(len > 123 ? 123 : len) : 0);
+    /* the close frame's payload: the code and the reason as it was cut */
+    lua_pushinteger(L, code ? 2 + (lua_Integer)ls_ws_reason_cut(reason, len) : 0);
     return 1;
 }
 
