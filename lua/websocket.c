@@ -202,6 +202,28 @@ static ls_ws_value field(const ls_request *r, const char *name) {
     return v;
 }
 
+/* Every field named `name`, joined with commas (RFC 9110 5.3: a list may come in several
+ * fields): a string pushed on L's stack, which keeps it alive. */
+static ls_ws_value field_list(lua_State *L, const ls_request *r, const char *name) {
+    size_t nlen = strlen(name);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    int n = 0;
+    for (uint32_t i = 0; i < r->nhead; i++) {
+        const ls_field *f = &r->fields[i];
+        if (f->nlen == nlen && strncasecmp(ls_field_name(r, f), name, nlen) == 0) {
+            if (n++)
+                luaL_addchar(&b, ',');
+            luaL_addlstring(&b, ls_field_value(r, f), f->vlen);
+        }
+    }
+    luaL_pushresult(&b);
+    ls_ws_value v = {NULL, 0};
+    if (n)
+        v.s = lua_tolstring(L, -1, &v.len);
+    return v;
+}
+
 static int sha1(const void *data, size_t len, uint8_t out[20]) {
     return EVP_Digest(data, len, out, NULL, EVP_sha1(), NULL) == 1 ? 0 : -1;
 }
@@ -279,8 +301,8 @@ static int l_upgrade(lua_State *L) {
         .method = {req->method, req->method ? strlen(req->method) : 0},
         .http_major = req->http_major,
         .http_minor = req->http_minor,
-        .upgrade = field(req, "upgrade"),
-        .connection = field(req, "connection"),
+        .upgrade = field_list(L, req, "upgrade"),
+        .connection = field_list(L, req, "connection"),
         .version = field(req, "sec-websocket-version"),
         .key = field(req, "sec-websocket-key"),
     };
@@ -305,7 +327,8 @@ static int l_upgrade(lua_State *L) {
                 protos[i - 1] = luaL_checkstring(L, -1);
                 lua_pop(L, 1); /* the table keeps the string alive */
             }
-            proto = ls_ws_select_protocol(field(req, "sec-websocket-protocol"), protos);
+            proto = ls_ws_select_protocol(field_list(L, req, "sec-websocket-protocol"),
+                                          protos);
         }
     }
     const ls_settings *cfg = &vm->server->settings;
