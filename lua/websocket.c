@@ -10,6 +10,7 @@
 #include "frame_write.h"
 #include "handshake.h"
 #include "libcrypto.h"
+#include "utf8.h"
 #include "wsconn.h"
 
 #include <stdlib.h>
@@ -443,6 +444,8 @@ static int l_send_text(lua_State *L) {
     ls_lws *o = check(L);
     size_t len;
     const char *s = luaL_checklstring(L, 2, &len);
+    if (!ls_utf8_valid((const uint8_t *)s, len)) /* RFC 6455 8.1: the peer would fail us */
+        return fail(L, "text is not valid UTF-8");
     return ws_send(L, o, LS_WS_OP_TEXT, s, len);
 }
 

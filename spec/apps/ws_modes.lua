@@ -3,7 +3,8 @@
 --   /app_pong        auto_pong = false: the handler answers each ping with its payload .. "!"
 --   /slow            reads once every 300 ms and echoes what it read, with its type
 --   /say_bye         on a text message: send_close(4000, "see you"); other close calls on
---                    "bad-code" (1005), "long" (a 200-byte reason, cut to 123 bytes)
+--                    "bad-code" (1005), "long" (a 200-byte reason, cut to 123 bytes);
+--                    "not-utf8": send_text of bytes that are not UTF-8, then what it returned
 --   /two_senders     the handler and a timer (another coroutine) send 200 messages each
 --   /timer_flood?max_output=N   a timer (not the handler) sends 64 KiB messages without
 --                    waiting; what its sends returned is kept for /status
@@ -72,6 +73,9 @@ function modes.say_bye(ws)
         elseif data == "bad-code" then
             local n, err = ws:send_close(1005, "no")
             ws:send_text("bad-code: " .. tostring(n) .. " " .. tostring(err))
+        elseif data == "not-utf8" then
+            local n, err = ws:send_text("bad \xff byte")
+            ws:send_text("not-utf8: " .. tostring(n) .. " " .. tostring(err))
         elseif data == "long" then
             local n, err = ws:send_close(1000, string.rep("é", 100)) -- 200 bytes
             status = "long " .. tostring(n) .. " " .. tostring(err)
