@@ -7,6 +7,7 @@
  * root coroutine that upgraded (lua/driver.h): when that handler ends, the WebSocket closes
  * with 1000. */
 #include "binding.h"
+#include "deflate.h"
 #include "frame_write.h"
 #include "handshake.h"
 #include "libcrypto.h"
@@ -352,6 +353,17 @@ static int l_upgrade(lua_State *L) {
                                                         ? cfg->max_output
                                                         : LS_WS_MAX_OUTPUT)),
     };
+    /* opts.deflate: permessage-deflate, when the client offers it acceptably */
+    char ext[LS_WS_DEFLATE_ANSWER_MAX];
+    size_t ext_len = 0;
+    if (opt_bool(L, 3, "deflate", 0)) {
+        unsigned bits = 15;
+        ext_len = ls_ws_deflate_negotiate(field_list(L, req, "sec-websocket-extensions"), ext,
+                                          &bits);
+        lua_pop(L, 1);
+        o->opts.deflate = ext_len > 0;
+        o->opts.deflate_bits = bits;
+    }
     ls_lws **box = lua_newuserdatauv(L, sizeof *box, 0);
     *box = o;
     luaL_setmetatable(L, LS_WS_MT);
@@ -360,6 +372,8 @@ static int l_upgrade(lua_State *L) {
     if (proto >= 0)
         ls_conn_set_header(c, "Sec-WebSocket-Protocol", 22, protos[proto], strlen(protos[proto]),
                            1);
+    if (ext_len)
+        ls_conn_set_header(c, "Sec-WebSocket-Extensions", 24, ext, ext_len, 1);
     int rc = ls_conn_upgrade(c, handed_over, o);
     if (rc < 0) {
         o->closed = 1;

@@ -1,6 +1,8 @@
 #include "wsconn.h"
 
 #include "close_code.h"
+#include "deflate.h"
+#include "utf8.h"
 #include "frame_write.h"
 #include "log.h"
 #include "server.h"
@@ -144,6 +146,43 @@ static void deliver_held(ls_wsconn *ws) {
     }
 }
 
+/* The peer broke the protocol above the framing (a compressed message that does not inflate
+ * or is not UTF-8): our close with code, then the same end as a framing error. */
+static void protocol_fail(ls_wsconn *ws, unsigned code, const char *why) {
+    LS_LOG(LS_LOG_DEBUG, "%s: websocket: %s (close %u)", ls_transport_peer(ws->t), why, code);
+    ws->failed = 1;
+    send_close(ws, code, NULL, 0);
+    finish(ws, LS_CLOSE_PROTOCOL);
+    ls_ws_event ev = {.type = LS_WS_EV_ERROR, .code = code, .error = why};
+    deliver(ws, &ev);
+}
+
+/* A compressed message: its payload becomes the inflated bytes in z (the caller frees
+ * z->data). 0, or -1 after failing the connection. */
+static int inflate_message(ls_wsconn *ws, ls_ws_event *ev, ls_ws_zbuf *z) {
+    int rc = ls_ws_inflate(ev->data, ev->len, ws->o.max_payload, z);
+    if (rc == LS_WS_Z_TOO_BIG) {
+        protocol_fail(ws, 1009, "inflated message over max_payload");
+        return -1;
+    }
+    if (rc == LS_WS_Z_NOMEM) {
+        protocol_fail(ws, 1011, "out of memory");
+        return -1;
+    }
+    if (rc != LS_WS_Z_OK) {
+        protocol_fail(ws, 1007, "compressed message does not inflate");
+        return -1;
+    }
+    if (ev->opcode == LS_WS_OP_TEXT && !ls_utf8_valid(z->data, z->len)) {
+        protocol_fail(ws, 1007, "text is not UTF-8");
+        return -1;
+    }
+    ev->data = z->len ? z->data : (const uint8_t *)"";
+    ev->len = z->len;
+    ev->compressed = 0;
+    return 0;
+}
+
 /* Parses what arrived (unless a message the application has not taken is held, or the
  * connection is past its close); keeps the rest. Data the application does not wait for is
  * held, which stops reading. */
@@ -171,14 +210,22 @@ static void process(ls_wsconn *ws, uint8_t *data, size_t len, int from_in) {
             /* fall through */
         case LS_WS_EV_MESSAGE:
         case LS_WS_EV_FRAGMENT:
-        case LS_WS_EV_PONG:
+        case LS_WS_EV_PONG: {
             if (ws->close_sent)
                 break; /* after our close: data is dropped */
+            ls_ws_zbuf z = {0};
+            if (ev.compressed && inflate_message(ws, &ev, &z) < 0) {
+                free(z.data);
+                len = 0;
+                break;
+            }
             if (ws->want)
                 deliver(ws, &ev);
             else if (hold(ws, &ev) < 0)
                 ls_transport_close(t, LS_CLOSE_LIMIT, 1);
+            free(z.data);
             break;
+        }
         case LS_WS_EV_CLOSE:
             ws->close_received = 1;
             if (!ws->close_sent) /* echo the code (an empty close for none) */
@@ -328,6 +375,8 @@ ls_wsconn *ls_wsconn_start(ls_transport *t, ls_server *s, const ls_ws_opts *o,
     ws->ud = ud;
     ws->last_input = ls_io_now(t->io);
     ls_ws_parser_init(&ws->p, o->max_payload, o->fragments);
+    if (o->deflate)
+        ls_ws_parser_allow_deflate(&ws->p);
     ls_transport_set_proto(t, &ws_proto, ws);
     ws->link.stop = link_stop;
     ws->link.destroy = link_destroy;
@@ -359,11 +408,21 @@ int ls_wsconn_send(ls_wsconn *ws, unsigned opcode, int fin, const void *data, si
         ls_transport_close(ws->t, LS_CLOSE_LIMIT, 1);
         return LS_WS_ECLOSED;
     }
+    ls_ws_zbuf z = {0};
+    int rsv1 = 0;
+    if (ws->o.deflate && fin && len >= LS_WS_DEFLATE_MIN &&
+        (opcode == LS_WS_OP_TEXT || opcode == LS_WS_OP_BINARY) &&
+        ls_ws_deflate(data, len, ws->o.deflate_bits, &z) == LS_WS_Z_OK && z.len < len) {
+        data = z.data, len = z.len, rsv1 = 1;
+    }
     uint8_t hdr[LS_WS_SERVER_HEADER_MAX];
     size_t n = ls_ws_frame_header(hdr, opcode, fin, len);
+    if (rsv1)
+        hdr[0] |= LS_WS_RSV1_BIT;
     int rc = queue(ws, hdr, n);
     if (rc == 0 && len)
         rc = queue(ws, data, len);
+    free(z.data);
     if (rc < 0)
         return rc;
     return ls_wsconn_drain_wait(ws);
