@@ -144,12 +144,13 @@ static void ev_close(void *ud) {
     o->closed = 1;
     timer_stop(o);
     ls_disown(&o->owned);
+    /* The handle is alive here (its __gc detaches us first), so o is not freed now; a wake
+     * below may end the handler and let the collector free o: o is not touched after them. */
     ls_root *r1 = ls_wait_take(&o->reader), *r2 = ls_wait_take(&o->writer);
     if (r1)
         ls_root_wake(r1, push_fail, "closed");
     if (r2)
         ls_root_wake(r2, push_fail2, "closed");
-    maybe_free(o);
 }
 
 static const ls_ws_iface lws_iface = {ev_event, ev_drain, ev_close};
