@@ -1,0 +1,308 @@
+-- apps/chat over WebSocket (README, "Bundled apps"): GET /ws sends the recent messages first,
+-- then every message (from a WebSocket client, a POST, or another worker through PostgreSQL's
+-- LISTEN/NOTIFY) as a text frame holding the JSON of the event stream's data; a client's
+-- text frame {"name": ..., "text": ...} is posted as POST /messages posts its body, and bad
+-- input gets a text frame {"error": ..., "field": ...} back while the connection stays open;
+-- a client that leaves does not disturb the others.
+local S = require("spec.support.server")
+local P = require("spec.support.postgres")
+local W = require("spec.support.ws")
+local cjson = require("cjson")
+
+local APP = S.root .. "/apps/chat"
+
+-- The 101, to the byte (Date aside); %s: the worker's process id.
+local HEAD_101 = "HTTP/1.1 101 Switching Protocols\r\nX-Chat-Worker: %s\r\n"
+    .. "Upgrade: websocket\r\nSec-WebSocket-Accept: " .. W.ACCEPT .. "\r\n"
+    .. "Connection: Upgrade\r\n\r\n"
+
+-- Upgrades a connection to GET target (/ws by default): the connection and the worker's pid.
+local function ws_open(srv, target)
+    local c = srv:connect()
+    assert(c:send(W.request(target or "/ws")))
+    local head = assert(c:read_until("\r\n\r\n", 5))
+    head = W.strip_date(head)
+    local pid = head:match("\r\nX%-Chat%-Worker: (%d+)\r\n")
+    assert.are.equal(HEAD_101:format(tostring(pid)), head)
+    return c, pid
+end
+
+-- The next frame, which must be a text frame holding JSON: the value.
+local function next_json(c)
+    local op, payload = W.read_frame(c, 5)
+    assert.are.equal(W.TEXT, op, tostring(payload))
+    return cjson.decode(payload)
+end
+
+local function say(c, s)
+    assert(c:send(W.frame(W.TEXT, s)))
+end
+
+-- An event stream (GET /events): the connection, its head and first comment read.
+local function sse_open(srv)
+    local c = srv:connect()
+    assert(c:send("GET /events HTTP/1.1\r\nHost: x\r\n\r\n"))
+    local head = assert(c:read_head(5))
+    assert.are.equal(200, head.status)
+    assert.are.equal("text/event-stream", head:header("Content-Type"))
+    local pid = assert(c:read_chunk(5)):match("^: worker (%d+)\n\n$")
+    assert.is_truthy(pid)
+    return c, pid
+end
+
+-- The next event of a stream: the message it carries (its id checked against the data's).
+local function next_event(c)
+    local chunk = assert(c:read_chunk(5))
+    local id, data = chunk:match("^event: message\nid: (%d+)\ndata: ([^\n]*)\n\n$")
+    assert.is_truthy(id, chunk)
+    local msg = cjson.decode(data)
+    assert.are.equal(tonumber(id), msg.id)
+    return msg
+end
+
+local function post(srv, body)
+    local c = srv:connect()
+    assert(c:send("POST /messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        .. "Content-Length: " .. #body .. "\r\n\r\n" .. body))
+    local r = assert(c:read_response({ timeout = 5 }))
+    c:close()
+    return r
+end
+
+-- Posts with POST /messages; returns the message (201 checked).
+local function post_ok(srv, name, text)
+    local r = post(srv, cjson.encode({ name = name, text = text }))
+    assert.are.equal(201, r.status, r.body)
+    return cjson.decode(r.body)
+end
+
+-- Nothing more arrives on c within a short while.
+local function assert_quiet(c)
+    local open, why = c:is_open(0.3)
+    assert.is_true(open, "got " .. tostring(why) .. ": " .. c:discard())
+end
+
+-- The client's close (1000), its echo, then FIN.
+local function leave(c)
+    assert(c:send(W.frame(W.CLOSE, W.close_payload(1000))))
+    local want = W.server_frame(W.CLOSE, W.close_payload(1000))
+    assert.are.equal(want, c:receive_exact(#want, 5))
+    local rest, kind = c:read_until_close(5)
+    assert.are.equal("", rest)
+    assert.are.equal("fin", kind)
+    c:close()
+end
+
+describe("apps/chat over WebSocket", function()
+    describe("in one process, without a database", function()
+        local srv
+
+        before_each(function()
+            srv = S.start({ app = APP })
+        end)
+
+        after_each(function()
+            srv:stop_ok()
+        end)
+
+        it("sends the recent messages on connect, and only those after ?after=ID", function()
+            local m1 = post_ok(srv, "ann", "one")
+            local m2 = post_ok(srv, "bob", "two")
+            assert.are.same({ id = 1, name = "ann", text = "one" }, m1)
+            assert.are.same({ id = 2, name = "bob", text = "two" }, m2)
+            local a, pid = ws_open(srv)
+            assert.are.equal(tostring(srv.pid), pid)
+            assert.are.same(m1, next_json(a))
+            assert.are.same(m2, next_json(a))
+            assert_quiet(a)
+            local b = ws_open(srv, "/ws?after=1")
+            assert.are.same(m2, next_json(b))
+            assert_quiet(b)
+            local c = ws_open(srv, "/ws?after=2")
+            assert_quiet(c)
+            -- then what comes next, as every client
+            local m3 = post_ok(srv, "cy", "three")
+            for _, x in ipairs({ a, b, c }) do
+                assert.are.same(m3, next_json(x))
+                leave(x)
+            end
+        end)
+
+        it("posts a WebSocket client's message: it reaches every WebSocket and event stream", function()
+            local seed = post_ok(srv, "ann", "seed") -- each client's history: in the room once read
+            local s = sse_open(srv)
+            assert.are.same(seed, next_event(s))
+            local a, b = ws_open(srv), ws_open(srv)
+            assert.are.same(seed, next_json(a))
+            assert.are.same(seed, next_json(b))
+            say(a, '{"name":"ann","text":"hello from a \\u00e9\\n"}')
+            local want = { id = 2, name = "ann", text = "hello from a é\n" }
+            assert.are.same(want, next_json(a)) -- the sender too
+            assert.are.same(want, next_json(b))
+            assert.are.same(want, next_event(s))
+            -- stored as a POST's message is
+            local r = assert(srv:fetch(S.get("/messages")))
+            assert.are.equal(200, r.status)
+            assert.are.same({ seed, want }, cjson.decode(r.body))
+            assert_quiet(a)
+            assert_quiet(b)
+            leave(a)
+            leave(b)
+            s:close()
+        end)
+
+        it("sends a POSTed message to every WebSocket client", function()
+            local seed = post_ok(srv, "ann", "seed")
+            local a, b = ws_open(srv), ws_open(srv)
+            assert.are.same(seed, next_json(a))
+            assert.are.same(seed, next_json(b))
+            local m = post_ok(srv, "bob", "posted")
+            assert.are.same({ id = 2, name = "bob", text = "posted" }, m)
+            assert.are.same(m, next_json(a))
+            assert.are.same(m, next_json(b))
+            leave(a)
+            leave(b)
+        end)
+
+        it("answers bad input with an error frame naming the field, and stays open", function()
+            local seed = post_ok(srv, "ann", "seed")
+            local a, b = ws_open(srv), ws_open(srv)
+            assert.are.same(seed, next_json(a))
+            assert.are.same(seed, next_json(b))
+            local cases = {
+                { '{"text":"x"}', { error = "name is required", field = "name" } },
+                { '{"name":"ann","text":"  "}', { error = "text is required", field = "text" } },
+                { '{"name":"' .. string.rep("n", 41) .. '","text":"x"}',
+                    { error = "name is longer than 40 characters", field = "name" } },
+                { '{"name":"ann","text":"' .. string.rep("é", 1001) .. '"}',
+                    { error = "text is longer than 1000 characters", field = "text" } },
+                { '{"name":"ann","text":7}', { error = "text is required", field = "text" } },
+                { '[1,2]', { error = "name is required", field = "name" } },
+                { '"str"', { error = "the body must be a JSON object", field = cjson.null } },
+                { 'null', { error = "the body must be a JSON object", field = cjson.null } },
+                { '', { error = "bad JSON: empty body", field = cjson.null } },
+            }
+            for _, case in ipairs(cases) do
+                say(a, case[1])
+                assert.are.same(case[2], next_json(a), case[1])
+            end
+            say(a, "{nope")
+            local e = next_json(a)
+            assert.are.equal(cjson.null, e.field)
+            assert.is_truthy(e.error:find("^bad JSON: "), e.error)
+            assert(a:send(W.frame(W.BINARY, '{"name":"ann","text":"binary"}')))
+            assert.are.same({ error = "messages are JSON in text frames", field = cjson.null },
+                next_json(a))
+            -- none of those was posted; the connection still serves
+            assert_quiet(b)
+            say(a, '{"name":"ann","text":"fine now"}')
+            local want = { id = 2, name = "ann", text = "fine now" }
+            assert.are.same(want, next_json(a))
+            assert.are.same(want, next_json(b))
+            leave(a)
+            leave(b)
+        end)
+
+        it("keeps serving the others when a client leaves, by a close or by dropping the connection", function()
+            local seed = post_ok(srv, "ann", "seed")
+            local a, b, c = ws_open(srv), ws_open(srv), ws_open(srv)
+            for _, x in ipairs({ a, b, c }) do
+                assert.are.same(seed, next_json(x))
+            end
+            leave(a)
+            c:close() -- no close frame: the connection just ends
+            local m = post_ok(srv, "bob", "after they left")
+            assert.are.same(m, next_json(b))
+            say(b, '{"name":"bob","text":"still here"}')
+            assert.are.same({ id = 3, name = "bob", text = "still here" }, next_json(b))
+            -- a newcomer gets all of it
+            local d = ws_open(srv)
+            for _, want in ipairs({ seed, m, { id = 3, name = "bob", text = "still here" } }) do
+                assert.are.same(want, next_json(d))
+            end
+            leave(b)
+            leave(d)
+        end)
+    end)
+
+    describe("with PostgreSQL and two workers", function()
+        local pg, srv
+
+        lazy_setup(function()
+            pg = P.start()
+            srv = S.start_beside(pg, { app = APP, args = { "--workers", "2" },
+                env = { DATABASE_URL = pg.url }, any = true })
+        end)
+
+        lazy_teardown(function()
+            S.stop_beside(pg, srv)
+        end)
+
+        it("delivers across workers: a WebSocket's message and a POST reach the other worker's WebSockets and streams", function()
+            -- the history of each connection is its sync point: post one first
+            local seed = post_ok(srv, "ann", "seed")
+            -- WebSockets until two of them are served by different workers
+            local by_worker = {}
+            for _ = 1, 40 do
+                local c, pid = ws_open(srv)
+                assert.are.same(seed, next_json(c))
+                if by_worker[pid] then
+                    c:close() -- (a second on that worker: it just goes)
+                else
+                    by_worker[pid] = c
+                end
+                local n = 0
+                for _ in pairs(by_worker) do n = n + 1 end
+                if n == 2 then break end
+            end
+            local pids, two = {}, {}
+            for pid, c in pairs(by_worker) do
+                pids[#pids + 1] = pid
+                two[#two + 1] = c
+            end
+            assert.are.equal(2, #two, "every WebSocket went to one worker")
+            -- an event stream on each worker too
+            local streams = {}
+            for _ = 1, 40 do
+                local s, pid = sse_open(srv)
+                assert.are.same(seed, next_event(s))
+                if by_worker[pid] and not streams[pid] then
+                    streams[pid] = s
+                else
+                    s:close()
+                end
+                if streams[pids[1]] and streams[pids[2]] then break end
+            end
+            assert.is_truthy(streams[pids[1]] and streams[pids[2]], "every stream went to one worker")
+
+            -- from the first worker's WebSocket
+            say(two[1], '{"name":"ann","text":"across workers"}')
+            local m = next_json(two[1])
+            assert.are.same({ name = "ann", text = "across workers" }, { name = m.name, text = m.text })
+            assert.is_true(m.id > seed.id)
+            assert.are.same(m, next_json(two[2]))
+            for _, pid in ipairs(pids) do
+                assert.are.same(m, next_event(streams[pid]))
+            end
+            -- and a POST
+            local p = post_ok(srv, "bob", "posted")
+            for _, c in ipairs(two) do
+                assert.are.same(p, next_json(c))
+            end
+            for _, pid in ipairs(pids) do
+                assert.are.same(p, next_event(streams[pid]))
+            end
+            -- a reconnect with ?after= gets what came after, from the database
+            local back = ws_open(srv, "/ws?after=" .. m.id)
+            assert.are.same(p, next_json(back))
+            assert_quiet(back)
+            leave(back)
+            for _, c in ipairs(two) do
+                leave(c)
+            end
+            for _, s in pairs(streams) do
+                s:close()
+            end
+        end)
+    end)
+end)
