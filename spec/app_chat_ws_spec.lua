@@ -3,7 +3,7 @@
 -- LISTEN/NOTIFY) as a text frame holding the JSON of the event stream's data; a client's
 -- text frame {"name": ..., "text": ...} is posted as POST /messages posts its body, and bad
 -- input gets a text frame {"error": ..., "field": ...} back while the connection stays open;
--- a client that leaves does not disturb the others.
+-- a client that leaves does not disturb the others; a reload closes them with 1001.
 local S = require("spec.support.server")
 local P = require("spec.support.postgres")
 local W = require("spec.support.ws")
@@ -222,6 +222,27 @@ describe("apps/chat over WebSocket", function()
             end
             leave(b)
             leave(d)
+        end)
+
+        it("closes its WebSockets with 1001 (going away) when the code is reloaded (the page reconnects to the new code)", function()
+            local seed = post_ok(srv, "ann", "seed")
+            local a = ws_open(srv)
+            assert.are.same(seed, next_json(a))
+            srv:signal("HUP")
+            local want = W.server_frame(W.CLOSE, W.close_payload(1001))
+            assert.are.equal(want, a:receive_exact(#want, 5))
+            assert(a:send(W.frame(W.CLOSE, W.close_payload(1001))))
+            local rest, kind = a:read_until_close(5)
+            assert.are.equal("", rest)
+            assert.are.equal("fin", kind)
+            a:close()
+            -- the new code serves (its messages start afresh: without a database they were
+            -- the old code's)
+            local b = ws_open(srv)
+            local m = post_ok(srv, "bob", "new code")
+            assert.are.same({ id = 1, name = "bob", text = "new code" }, m)
+            assert.are.same(m, next_json(b))
+            leave(b)
         end)
     end)
 

@@ -133,17 +133,16 @@ local room = {}
 
 -- When this code goes away (a reload, the worker stops), its streams end: a browser's
 -- EventSource reconnects (to the new code) with Last-Event-ID and misses nothing. Its
--- WebSockets are closed (1001 going away, or 1012 service restart at a reload): the page
--- reconnects with ?after= the last id it has. (At a stop the server sends 1001 to every
--- WebSocket itself; whichever comes first is the one close frame.)
+-- WebSockets are closed with 1001 (going away): the page reconnects with ?after= the last id
+-- it has. (At a stop the server sends 1001 to every WebSocket itself; the first is the one
+-- close frame that goes out.)
 assert(lunaserve.timer.every(60, function(premature)
     if premature then
         for stream in pairs(streams) do
             stream:close()
         end
-        local code = lunaserve.exiting() and 1001 or 1012
         for ws in pairs(room) do
-            ws:send_close(code)
+            ws:send_close(1001)
         end
     end
 end))
