@@ -2,8 +2,8 @@
 -- an open GET /events stream (as `curl -N /events` holds) ends cleanly as soon as the stop
 -- begins, ended by the app's premature timer call, and the process exits well before a large
 -- --shutdown-timeout. A WebSocket (GET /ws) gets one close 1001: one that answers is ended
--- with a FIN at once, one that never answers is dropped after the close timeout (5 s), and
--- the process exits then, long before the shutdown timeout. In one process, without a
+-- with a FIN at once, one that never answers is dropped after the app's close timeout (5 s),
+-- and the process exits then, long before the shutdown timeout. In one process, without a
 -- database.
 local S = require("spec.support.server")
 local E = require("spec.support.sse")

@@ -410,7 +410,10 @@ end
 app:get("/ws", function(req, res)
     -- which worker serves it (for the specs, as the stream's first comment)
     res:setHeader("X-Chat-Worker", PID)
-    local ws = websocket.upgrade(req, res, { max_payload = 16384, ping_interval = 30000 })
+    -- a message is at most 1,040 characters (12 bytes each as JSON escapes at worst); an
+    -- idle peer is pinged every 30 s; one that does not answer our close goes after 5 s
+    local ws = websocket.upgrade(req, res, { max_payload = 16384, ping_interval = 30000,
+        close_timeout = 5000 })
     if not ws then
         return -- a bad handshake was answered (400 or 426), or the client left
     end
