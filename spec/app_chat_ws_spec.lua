@@ -296,6 +296,16 @@ describe("apps/chat over WebSocket", function()
             end
             assert.is_truthy(streams[pids[1]] and streams[pids[2]], "every stream went to one worker")
 
+            -- (a stream may get the seed twice: its notification can reach the stream's worker
+            -- after the stream read it from the table; the page keeps one per id. A WebSocket
+            -- does not: the handler remembers the history it sent.)
+            local function next_new_event(c)
+                local e = next_event(c)
+                if e.id == seed.id then
+                    e = next_event(c)
+                end
+                return e
+            end
             -- from the first worker's WebSocket
             say(two[1], '{"name":"ann","text":"across workers"}')
             local m = next_json(two[1])
@@ -303,7 +313,7 @@ describe("apps/chat over WebSocket", function()
             assert.is_true(m.id > seed.id)
             assert.are.same(m, next_json(two[2]))
             for _, pid in ipairs(pids) do
-                assert.are.same(m, next_event(streams[pid]))
+                assert.are.same(m, next_new_event(streams[pid]))
             end
             -- and a POST
             local p = post_ok(srv, "bob", "posted")

@@ -128,7 +128,9 @@ document.getElementById("send").addEventListener("submit", async e => {
 
 local streams = {} -- stream -> true
 -- The WebSockets: ws -> its state. `pending` is set while the handler sends the history: the
--- messages that arrive meanwhile wait there, so that the history goes first.
+-- messages that arrive meanwhile wait there, so that the history goes first. `history`: the
+-- ids it sent, not sent again (a message's notification can reach this worker after a new
+-- client read it from the table).
 local room = {}
 
 -- When this code goes away (a reload, the worker stops), its streams end: a browser's
@@ -164,7 +166,7 @@ local function deliver(msg)
         local peer = room[ws]
         if peer and peer.pending then
             peer.pending[#peer.pending + 1] = msg
-        elseif peer and not ws:send_text(data) then
+        elseif peer and not peer.history[msg.id] and not ws:send_text(data) then
             room[ws] = nil
         end
     end
@@ -368,18 +370,17 @@ local function converse(ws, peer, after)
         ws:send_text(json.encode({ error = "cannot read the messages: " .. tostring(err) }))
         rows = {}
     end
-    local last = after
     for _, m in ipairs(rows) do
+        peer.history[m.id] = true
         if not ws:send_text(json.encode(m)) then
             return
         end
-        last = math.max(last, m.id)
     end
     -- what came while the history was read and sent (a send may wait: more can come)
     local i = 1
     while i <= #peer.pending do
         local m = peer.pending[i]
-        if m.id > last and not ws:send_text(json.encode(m)) then
+        if not peer.history[m.id] and not ws:send_text(json.encode(m)) then
             return
         end
         i = i + 1
@@ -420,7 +421,7 @@ app:get("/ws", function(req, res)
     local q = form.parse(req.query or "") or {}
     local after = math.tointeger(tonumber(q.after or "")) or 0
     -- in the room before the history is read, so that nothing posted meanwhile is missed
-    local peer = { pending = {} }
+    local peer = { pending = {}, history = {} }
     room[ws] = peer
     local ok, err = pcall(converse, ws, peer, after)
     room[ws] = nil
