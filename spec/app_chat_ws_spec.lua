@@ -7,91 +7,12 @@
 local S = require("spec.support.server")
 local P = require("spec.support.postgres")
 local W = require("spec.support.ws")
+local C = require("spec.support.chat")
 local cjson = require("cjson")
 
-local APP = S.root .. "/apps/chat"
-
--- The 101, to the byte (Date aside); %s: the worker's process id.
-local HEAD_101 = "HTTP/1.1 101 Switching Protocols\r\nX-Chat-Worker: %s\r\n"
-    .. "Upgrade: websocket\r\nSec-WebSocket-Accept: " .. W.ACCEPT .. "\r\n"
-    .. "Connection: Upgrade\r\n\r\n"
-
--- Upgrades a connection to GET target (/ws by default): the connection and the worker's pid.
-local function ws_open(srv, target)
-    local c = srv:connect()
-    assert(c:send(W.request(target or "/ws")))
-    local head = assert(c:read_until("\r\n\r\n", 5))
-    head = W.strip_date(head)
-    local pid = head:match("\r\nX%-Chat%-Worker: (%d+)\r\n")
-    assert.are.equal(HEAD_101:format(tostring(pid)), head)
-    return c, pid
-end
-
--- The next frame, which must be a text frame holding JSON: the value.
-local function next_json(c)
-    local op, payload = W.read_frame(c, 5)
-    assert.are.equal(W.TEXT, op, tostring(payload))
-    return cjson.decode(payload)
-end
-
-local function say(c, s)
-    assert(c:send(W.frame(W.TEXT, s)))
-end
-
--- An event stream (GET /events): the connection, its head and first comment read.
-local function sse_open(srv)
-    local c = srv:connect()
-    assert(c:send("GET /events HTTP/1.1\r\nHost: x\r\n\r\n"))
-    local head = assert(c:read_head(5))
-    assert.are.equal(200, head.status)
-    assert.are.equal("text/event-stream", head:header("Content-Type"))
-    local pid = assert(c:read_chunk(5)):match("^: worker (%d+)\n\n$")
-    assert.is_truthy(pid)
-    return c, pid
-end
-
--- The next event of a stream: the message it carries (its id checked against the data's).
-local function next_event(c)
-    local chunk = assert(c:read_chunk(5))
-    local id, data = chunk:match("^event: message\nid: (%d+)\ndata: ([^\n]*)\n\n$")
-    assert.is_truthy(id, chunk)
-    local msg = cjson.decode(data)
-    assert.are.equal(tonumber(id), msg.id)
-    return msg
-end
-
-local function post(srv, body)
-    local c = srv:connect()
-    assert(c:send("POST /messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-        .. "Content-Length: " .. #body .. "\r\n\r\n" .. body))
-    local r = assert(c:read_response({ timeout = 5 }))
-    c:close()
-    return r
-end
-
--- Posts with POST /messages; returns the message (201 checked).
-local function post_ok(srv, name, text)
-    local r = post(srv, cjson.encode({ name = name, text = text }))
-    assert.are.equal(201, r.status, r.body)
-    return cjson.decode(r.body)
-end
-
--- Nothing more arrives on c within a short while.
-local function assert_quiet(c)
-    local open, why = c:is_open(0.3)
-    assert.is_true(open, "got " .. tostring(why) .. ": " .. c:discard())
-end
-
--- The client's close (1000), its echo, then FIN.
-local function leave(c)
-    assert(c:send(W.frame(W.CLOSE, W.close_payload(1000))))
-    local want = W.server_frame(W.CLOSE, W.close_payload(1000))
-    assert.are.equal(want, c:receive_exact(#want, 5))
-    local rest, kind = c:read_until_close(5)
-    assert.are.equal("", rest)
-    assert.are.equal("fin", kind)
-    c:close()
-end
+local APP = C.APP
+local ws_open, next_json, say, sse_open, next_event, post_ok, assert_quiet, leave =
+    C.ws_open, C.next_json, C.say, C.sse_open, C.next_event, C.post_ok, C.assert_quiet, C.leave
 
 describe("apps/chat over WebSocket", function()
     describe("in one process, without a database", function()
