@@ -11,11 +11,11 @@ JOBS       ?= $(shell nproc)
 # RUN_DEPS build and run lunaserve and its bundled apps (`make build`, `make run`);
 # TEST_DEPS add what the specs, the fuzzer and the services they start need (`make test`).
 RUN_DEPS   = gcc make cmake pkg-config liblua5.4-dev libuv1-dev node-llhttp libpq-dev \
-             libssl-dev lua-cjson
+             libssl-dev lua-cjson zlib1g-dev
 TEST_DEPS  = $(RUN_DEPS) lua5.4 lua-busted lua-socket wrk clang libclang-rt-14-dev \
              redis-server lua-nginx-redis python3 iproute2 procps \
              postgresql util-linux curl chromium python3-websockets media-types \
-             python3-prometheus-client haproxy nodejs node-ws
+             python3-prometheus-client haproxy nodejs node-ws node-undici
 BENCH_DEPS = wrk python3 util-linux procps nginx libnginx-mod-http-lua lua-http lua5.2 \
              lua-luv nodejs node-ws redis-server redis-tools lua-nginx-redis postgresql libpq-dev
 

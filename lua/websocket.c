@@ -7,8 +7,11 @@
  * root coroutine that upgraded (lua/driver.h): when that handler ends, the WebSocket closes
  * with 1000. */
 #include "binding.h"
+#include "deflate.h"
+#include "frame_write.h"
 #include "handshake.h"
 #include "libcrypto.h"
+#include "utf8.h"
 #include "wsconn.h"
 
 #include <stdlib.h>
@@ -16,6 +19,9 @@
 #include <strings.h>
 
 #define LS_WS_MT "lunaserve.websocket"
+/* The default bound of a WebSocket's queued output (opts.max_output; never above the
+ * server's --max-output): a peer that lets more pile up is dropped. */
+#define LS_WS_MAX_OUTPUT (1024 * 1024)
 
 typedef struct ls_lws {
     ls_wsconn *ws; /* NULL before the hand-over and once closed */
@@ -28,6 +34,12 @@ typedef struct ls_lws {
     ls_ws_opts opts;
     int self_ref;     /* the handle, while upgrade() waits for the hand-over */
     size_t sent;      /* the payload length a send waiting for the drain returns */
+    ls_owned **owner; /* the list of the root that upgraded: its sends wait for the drain */
+    /* The peer's close (or its protocol error) when no recv_frame waited: the next one
+     * returns it, once. */
+    ls_ws_event last;
+    uint8_t last_data[LS_WS_CONTROL_MAX];
+    unsigned has_last : 1;
     unsigned closed : 1;   /* the connection is gone (or never came) */
     unsigned handle_gone : 1;
     unsigned timer_open : 1;
@@ -104,6 +116,14 @@ static void push_event(lua_State *L, void *ctx) {
 
 static void ev_event(void *ud, const ls_ws_event *ev) {
     ls_lws *o = ud;
+    if (!ls_waiting(&o->reader)) { /* the close or the error, which come unasked */
+        o->last = *ev;
+        size_t n = ev->len < sizeof o->last_data ? ev->len : sizeof o->last_data;
+        memcpy(o->last_data, ev->data, n);
+        o->last.data = o->last_data, o->last.len = n; /* error: a static string */
+        o->has_last = 1;
+        return;
+    }
     timer_stop(o);
     ls_wake(&o->reader, push_event, (void *)ev);
 }
@@ -124,12 +144,13 @@ static void ev_close(void *ud) {
     o->closed = 1;
     timer_stop(o);
     ls_disown(&o->owned);
+    /* The handle is alive here (its __gc detaches us first), so o is not freed now; a wake
+     * below may end the handler and let the collector free o: o is not touched after them. */
     ls_root *r1 = ls_wait_take(&o->reader), *r2 = ls_wait_take(&o->writer);
     if (r1)
         ls_root_wake(r1, push_fail, "closed");
     if (r2)
         ls_root_wake(r2, push_fail2, "closed");
-    maybe_free(o);
 }
 
 static const ls_ws_iface lws_iface = {ev_event, ev_drain, ev_close};
@@ -181,6 +202,28 @@ static ls_ws_value field(const ls_request *r, const char *name) {
             return v;
         }
     }
+    return v;
+}
+
+/* Every field named `name`, joined with commas (RFC 9110 5.3: a list may come in several
+ * fields): a string pushed on L's stack, which keeps it alive. */
+static ls_ws_value field_list(lua_State *L, const ls_request *r, const char *name) {
+    size_t nlen = strlen(name);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    int n = 0;
+    for (uint32_t i = 0; i < r->nhead; i++) {
+        const ls_field *f = &r->fields[i];
+        if (f->nlen == nlen && strncasecmp(ls_field_name(r, f), name, nlen) == 0) {
+            if (n++)
+                luaL_addchar(&b, ',');
+            luaL_addlstring(&b, ls_field_value(r, f), f->vlen);
+        }
+    }
+    luaL_pushresult(&b);
+    ls_ws_value v = {NULL, 0};
+    if (n)
+        v.s = lua_tolstring(L, -1, &v.len);
     return v;
 }
 
@@ -261,8 +304,8 @@ static int l_upgrade(lua_State *L) {
         .method = {req->method, req->method ? strlen(req->method) : 0},
         .http_major = req->http_major,
         .http_minor = req->http_minor,
-        .upgrade = field(req, "upgrade"),
-        .connection = field(req, "connection"),
+        .upgrade = field_list(L, req, "upgrade"),
+        .connection = field_list(L, req, "connection"),
         .version = field(req, "sec-websocket-version"),
         .key = field(req, "sec-websocket-key"),
     };
@@ -287,7 +330,8 @@ static int l_upgrade(lua_State *L) {
                 protos[i - 1] = luaL_checkstring(L, -1);
                 lua_pop(L, 1); /* the table keeps the string alive */
             }
-            proto = ls_ws_select_protocol(field(req, "sec-websocket-protocol"), protos);
+            proto = ls_ws_select_protocol(field_list(L, req, "sec-websocket-protocol"),
+                                          protos);
         }
     }
     const ls_settings *cfg = &vm->server->settings;
@@ -305,8 +349,22 @@ static int l_upgrade(lua_State *L) {
         .close_timeout_ms = (uint64_t)opt_int(L, 3, "close_timeout", 5000),
         .ping_interval_ms = (uint64_t)opt_int(L, 3, "ping_interval", 0),
         .high_water = cfg->high_water,
-        .max_output = cfg->max_output,
+        .max_output = (size_t)opt_int(L, 3, "max_output",
+                                      (lua_Integer)(cfg->max_output < LS_WS_MAX_OUTPUT
+                                                        ? cfg->max_output
+                                                        : LS_WS_MAX_OUTPUT)),
     };
+    /* opts.deflate: permessage-deflate, when the client offers it acceptably */
+    char ext[LS_WS_DEFLATE_ANSWER_MAX];
+    size_t ext_len = 0;
+    if (opt_bool(L, 3, "deflate", 0)) {
+        unsigned bits = 15;
+        ext_len = ls_ws_deflate_negotiate(field_list(L, req, "sec-websocket-extensions"), ext,
+                                          &bits);
+        lua_pop(L, 1);
+        o->opts.deflate = ext_len > 0;
+        o->opts.deflate_bits = bits;
+    }
     ls_lws **box = lua_newuserdatauv(L, sizeof *box, 0);
     *box = o;
     luaL_setmetatable(L, LS_WS_MT);
@@ -315,6 +373,8 @@ static int l_upgrade(lua_State *L) {
     if (proto >= 0)
         ls_conn_set_header(c, "Sec-WebSocket-Protocol", 22, protos[proto], strlen(protos[proto]),
                            1);
+    if (ext_len)
+        ls_conn_set_header(c, "Sec-WebSocket-Extensions", 24, ext, ext_len, 1);
     int rc = ls_conn_upgrade(c, handed_over, o);
     if (rc < 0) {
         o->closed = 1;
@@ -324,7 +384,8 @@ static int l_upgrade(lua_State *L) {
     }
     lua_pushvalue(L, -1);
     o->self_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    ls_own(ls_owner_of(L), &o->owned);
+    o->owner = ls_owner_of(L);
+    ls_own(o->owner, &o->owned);
     return ls_wait(L, &o->writer, "websocket.upgrade()");
 }
 
@@ -345,6 +406,11 @@ static int fail(lua_State *L, const char *err) {
 
 static int l_recv_frame(lua_State *L) {
     ls_lws *o = check(L);
+    if (o->has_last) {
+        o->has_last = 0;
+        push_event(L, &o->last);
+        return 3;
+    }
     if (!o->ws) {
         lua_pushnil(L);
         lua_pushnil(L);
@@ -370,7 +436,9 @@ static int ws_send(lua_State *L, ls_lws *o, unsigned opcode, const char *data, s
     if (rc < 0)
         return fail(L, "out of memory");
     lua_pushinteger(L, (lua_Integer)len);
-    if (rc == 1 || ls_waiting(&o->writer))
+    /* Only the handler that upgraded waits for the drain: a send from elsewhere (a broadcast)
+     * queues and returns, and a peer whose queue passes max_output is dropped. */
+    if (rc == 1 || ls_waiting(&o->writer) || ls_owner_of(L) != o->owner)
         return 1;
     o->sent = len;
     /* Backpressure: wait for the drain, then return the count (or nil, "closed"/"timeout"). */
@@ -391,6 +459,8 @@ static int l_send_text(lua_State *L) {
     ls_lws *o = check(L);
     size_t len;
     const char *s = luaL_checklstring(L, 2, &len);
+    if (!ls_utf8_valid((const uint8_t *)s, len)) /* RFC 6455 8.1: the peer would fail us */
+        return fail(L, "text is not valid UTF-8");
     return ws_send(L, o, LS_WS_OP_TEXT, s, len);
 }
 
@@ -434,7 +504,8 @@ static int l_send_close(lua_State *L) {
         return fail(L, "invalid close code or reason");
     if (rc < 0)
         return fail(L, "out of memory");
-    lua_pushinteger(L, code ? 2 + (lua_Integer)(len > 123 ? 123 : len) : 0);
+    /* the close frame's payload: the code and the reason as it was cut */
+    lua_pushinteger(L, code ? 2 + (lua_Integer)ls_ws_reason_cut(reason, len) : 0);
     return 1;
 }
 

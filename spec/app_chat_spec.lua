@@ -2,7 +2,8 @@
 -- GET /events as server-sent events; bad input gets 400 naming the field; with PostgreSQL
 -- and --workers 2 a message reaches the streams of both workers (LISTEN/NOTIFY), a stream
 -- that reconnects with Last-Event-ID gets what it missed, and in headless Chromium a message
--- sent from one page appears in the other.
+-- sent from one page appears in the other: one page on the WebSocket (GET /ws), one on the
+-- event stream (?transport=sse). The WebSocket side: spec/app_chat_ws_spec.lua.
 local S = require("spec.support.server")
 local P = require("spec.support.postgres")
 local B = require("spec.support.browser")
@@ -142,22 +143,37 @@ describe("apps/chat", function()
             back.c:close()
         end)
 
-        it("shows a message sent from one page in the other (headless Chromium)", function()
+        it("shows a message sent from one page in the other, over WebSocket and over events (headless Chromium)", function()
             local url = "http://127.0.0.1:" .. srv.port .. "/"
             local text = "hello from page a " .. tostring(os.time())
+            local reply = "and back from page b " .. tostring(os.time())
+            local function has(page, who, what)
+                return { wait = page, timeout = 10, js = "[...document.querySelectorAll('#log li')]"
+                    .. ".map(li => li.textContent).includes(" .. cjson.encode(who .. what) .. ")" }
+            end
+            local function send(page, who, what)
+                return { eval = page, js = "document.getElementById('name').value = " .. cjson.encode(who) .. ";"
+                    .. "document.getElementById('text').value = " .. cjson.encode(what) .. ";"
+                    .. "document.querySelector('#send button').click(); true" }
+            end
             local r = B.run({
-                { open = "a", url = url },
-                { open = "b", url = url },
+                { open = "a", url = url },                     -- a WebSocket where the browser has one
+                { open = "b", url = url .. "?transport=sse" }, -- the event stream and POST
                 { wait = "a", js = "document.getElementById('status').textContent === 'connected'" },
                 { wait = "b", js = "document.getElementById('status').textContent === 'connected'" },
-                { eval = "a", js = "document.getElementById('name').value = 'ann';"
-                    .. "document.getElementById('text').value = " .. cjson.encode(text) .. ";"
-                    .. "document.querySelector('#send button').click(); true" },
-                { wait = "b", timeout = 10, js = "[...document.querySelectorAll('#log li')]"
-                    .. ".map(li => li.textContent).includes('ann' + " .. cjson.encode(text) .. ")" },
+                { eval = "a", js = "document.getElementById('transport').textContent" },
+                { eval = "b", js = "document.getElementById('transport').textContent" },
+                send("a", "ann", text),
+                has("b", "ann", text),
+                has("a", "ann", text),
                 { eval = "a", js = "document.getElementById('text').value" },
+                send("b", "bob", reply),
+                has("a", "bob", reply),
+                { wait = "b", js = "document.getElementById('text').value === ''" }, -- (after the POST's answer)
             })
-            assert.are.same({ true, true, true, true, "" }, r) -- the last: the form was sent and cleared
+            -- the form was sent and cleared on each page
+            assert.are.same({ true, true, "WebSocket", "server-sent events", true, true, true, "",
+                true, true, true }, r)
         end)
     end)
 end)

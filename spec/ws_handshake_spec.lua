@@ -49,4 +49,17 @@ describe("WebSocket handshake", function()
             W.strip_date(head))
         c:close()
     end)
+
+    it("reads Connection, Upgrade and Sec-WebSocket-Protocol from every field of the name", function()
+        local c = srv:connect()
+        assert(c:send(W.request("/?protocols=chat,superchat", { Connection = "keep-alive" },
+            "Connection: Upgrade\r\nSec-WebSocket-Protocol: soap\r\n"
+            .. "Sec-WebSocket-Protocol: chat, superchat\r\n")))
+        local head = assert(c:read_until("\r\n\r\n", 5))
+        assert.are.equal("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+            .. "Sec-WebSocket-Accept: " .. W.ACCEPT .. "\r\n"
+            .. "Sec-WebSocket-Protocol: chat\r\nConnection: Upgrade\r\n\r\n",
+            W.strip_date(head))
+        c:close()
+    end)
 end)

@@ -3,19 +3,26 @@
 -- (auto_pong), and the peer's close is echoed by the protocol layer.
 --
 -- Query options, for the specs: ?max_payload=N, ?timeout=MS (recv_frame's),
--- ?close_timeout=MS, ?ping_interval=MS, ?protocols=a,b.
+-- ?close_timeout=MS, ?ping_interval=MS, ?protocols=a,b, ?deflate=1 (permessage-deflate).
 local websocket = require("lunaserve").websocket -- the same as require "lunaserve.websocket"
 local form = require("lunaserve.form")
 
 -- GET / without Upgrade: a page whose script opens a WebSocket to /ws, sends a message and
--- shows the echo (for a browser; window.wsEcho holds what came back).
+-- shows the echo (for a browser; window.wsEcho holds what came back, window.wsExtensions the
+-- extensions in use).
 local PAGE = [[<!doctype html>
 <html><head><meta charset="utf-8"><title>ws-echo</title></head>
 <body><p id="out">connecting</p>
 <script>
 const out = document.getElementById("out");
-const ws = new WebSocket("ws://" + location.host + "/ws");
-ws.onopen = () => { out.textContent = "open"; ws.send("hello from the browser \u00e9"); };
+// the page's query goes to the WebSocket (?deflate=1); ?repeat=N sends the greeting N times
+const ws = new WebSocket("ws://" + location.host + "/ws" + location.search);
+const times = Number(new URLSearchParams(location.search).get("repeat") || 1);
+ws.onopen = () => {
+    out.textContent = "open";
+    window.wsExtensions = ws.extensions;
+    ws.send("hello from the browser \u00e9".repeat(times));
+};
 ws.onmessage = (e) => { window.wsEcho = e.data; out.textContent = e.data; ws.close(1000); };
 ws.onclose = (e) => { window.wsClose = e.code; };
 </script></body></html>
@@ -33,6 +40,7 @@ return function(req, res)
         timeout = tonumber(q.timeout),
         close_timeout = tonumber(q.close_timeout),
         ping_interval = tonumber(q.ping_interval),
+        deflate = q.deflate == "1",
     }
     if q.protocols then
         opts.protocols = {}

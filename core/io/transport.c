@@ -18,6 +18,7 @@
 const char *const ls_close_reason_names[LS_CLOSE_REASONS] = {
     "finish-close", "idle",  "header-timeout", "body-timeout",   "send-timeout",
     "limit",        "destroy", "peer-reset",   "protocol-error", "shutdown",
+    "close-timeout", "ping-timeout",
 };
 
 /* What only some transports need, made on first need: most output goes out whole through

@@ -29,6 +29,8 @@ typedef enum {
     LS_CLOSE_PEER,     /* the peer reset or left mid-exchange */
     LS_CLOSE_PROTOCOL, /* malformed input */
     LS_CLOSE_SHUTDOWN,
+    LS_CLOSE_CLOSE_TIMEOUT, /* a WebSocket peer that never answered our close frame */
+    LS_CLOSE_PING_TIMEOUT,  /* a WebSocket peer silent after our ping */
     LS_CLOSE_REASONS
 } ls_close_reason;
 

@@ -1,4 +1,5 @@
 #include "server.h"
+#include "deflate.h"
 #include "wsconn.h"
 
 #include "log.h"
@@ -195,4 +196,5 @@ void ls_server_free(ls_server *s) {
     ls_client_free(&s->client);
     ls_io_free(&s->io);
     ls_pool_free(&s->pool);
+    ls_ws_deflate_cleanup();
 }

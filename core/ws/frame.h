@@ -18,6 +18,7 @@ enum {
 /* First byte: FIN, RSV1-3, opcode. Second byte: MASK, 7-bit length. */
 #define LS_WS_FIN 0x80
 #define LS_WS_RSV 0x70
+#define LS_WS_RSV1_BIT 0x40 /* permessage-deflate: a compressed message (RFC 7692) */
 #define LS_WS_MASK 0x80
 
 /* A header: 2 bytes, then 0, 2 or 8 bytes of extended length, then 4 of mask if masked. */

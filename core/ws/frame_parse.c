@@ -70,8 +70,12 @@ static void unmask(uint8_t *s, size_t n, const uint8_t mask[4], uint8_t *at) {
 /* The checks the first two header bytes allow: NULL, or what is wrong (always a 1002). */
 static const char *check_start(const ls_ws_parser *p, uint8_t b0, uint8_t b1) {
     unsigned op = b0 & 0x0f;
-    if (b0 & LS_WS_RSV)
+    /* RSV1 with permessage-deflate: only on the first frame of a data message (RFC 7692 6) */
+    unsigned rsv = (unsigned)(b0 & LS_WS_RSV) & ~(p->deflate ? (unsigned)LS_WS_RSV1_BIT : 0u);
+    if (rsv)
         return "reserved bits set without an extension";
+    if ((b0 & LS_WS_RSV1_BIT) && (LS_WS_OP_IS_CONTROL(op) || op == LS_WS_OP_CONTINUATION))
+        return "RSV1 on a control frame or a continuation";
     if (!(b1 & LS_WS_MASK))
         return "unmasked client frame";
     if (LS_WS_OP_IS_CONTROL(op)) {
@@ -131,7 +135,7 @@ static int start_frame(ls_ws_parser *p, ls_ws_event *ev) {
     if (LS_WS_OP_IS_CONTROL(p->opcode))
         return 0;
     /* Data: the message's bound is checked on the length announced, before any payload. */
-    uint64_t so_far = p->fragments ? 0 : p->msg_len;
+    uint64_t so_far = p->fragments && !p->msg_compressed ? 0 : p->msg_len;
     if (p->opcode != LS_WS_OP_CONTINUATION)
         so_far = 0;
     if (len > p->max_payload || so_far > p->max_payload - len) {
@@ -140,6 +144,7 @@ static int start_frame(ls_ws_parser *p, ls_ws_event *ev) {
     }
     if (p->opcode != LS_WS_OP_CONTINUATION) {
         p->msg_opcode = p->opcode;
+        p->msg_compressed = (h[0] & LS_WS_RSV1_BIT) != 0;
         p->msg_len = 0;
         p->msg_started = 0;
         ls_utf8_init(&p->utf8);
@@ -206,15 +211,18 @@ static ls_ws_event_type control_done(ls_ws_parser *p, ls_ws_event *ev, const uin
  * the event to hand out, or LS_WS_EV_NONE for a frame that only adds to a message. */
 static ls_ws_event_type data_done(ls_ws_parser *p, ls_ws_event *ev, const uint8_t *s,
                                   size_t n) {
-    if (p->fin && p->msg_opcode == LS_WS_OP_TEXT && !ls_utf8_complete(&p->utf8))
+    int fragments = p->fragments && !p->msg_compressed;
+    if (p->fin && p->msg_opcode == LS_WS_OP_TEXT && !p->msg_compressed &&
+        !ls_utf8_complete(&p->utf8))
         return fail(p, ev, LS_WS_CLOSE_INVALID_DATA, "text ends inside a UTF-8 sequence");
-    int whole = p->fin && (p->fragments ? !p->msg_started : 1);
-    if (!whole && !p->fragments)
+    int whole = p->fin && (fragments ? !p->msg_started : 1);
+    if (!whole && !fragments)
         return LS_WS_EV_NONE; /* one more piece of a message being reassembled */
     ev->type = whole ? LS_WS_EV_MESSAGE : LS_WS_EV_FRAGMENT;
     ev->opcode = p->msg_opcode;
     ev->first = whole || !p->msg_started;
     ev->last = p->fin;
+    ev->compressed = p->msg_compressed;
     if (s) {
         set_payload(ev, s, n);
     } else {
@@ -291,7 +299,7 @@ ls_ws_event_type ls_ws_parse(ls_ws_parser *p, uint8_t *data, size_t len, size_t 
             unmask(chunk, avail, p->mask, &p->mask_at);
             pos += avail;
             p->remaining -= avail;
-            if (!control && p->msg_opcode == LS_WS_OP_TEXT &&
+            if (!control && p->msg_opcode == LS_WS_OP_TEXT && !p->msg_compressed &&
                 ls_utf8_feed(&p->utf8, chunk, avail) < 0) {
                 t = fail(p, ev, LS_WS_CLOSE_INVALID_DATA, "text is not UTF-8");
                 break;
@@ -304,7 +312,8 @@ ls_ws_event_type ls_ws_parse(ls_ws_parser *p, uint8_t *data, size_t len, size_t 
             }
         } else {
             /* in place only when nothing of the message is buffered and nothing will be */
-            in_place = in_place && (p->fragments || (p->fin && p->msg_len == p->frame_len));
+            in_place = in_place && ((p->fragments && !p->msg_compressed) ||
+                                    (p->fin && p->msg_len == p->frame_len));
             if (!in_place && append(p, chunk, avail) < 0) {
                 t = fail(p, ev, LS_WS_CLOSE_INTERNAL_ERROR, "out of memory");
                 break;

@@ -53,12 +53,14 @@ typedef struct ls_ws_event {
     size_t len;
     unsigned code;        /* CLOSE: the peer's code; ERROR: the code to close with */
     const char *error;    /* ERROR: what was wrong, for logs (a static string) */
+    int compressed;       /* MESSAGE: its payload is deflated (permessage-deflate, RSV1) */
 } ls_ws_event;
 
 typedef struct ls_ws_parser {
     size_t max_payload; /* the largest message (fragments mode: frame) accepted */
     unsigned fragments : 1; /* hand out frames of fragmented messages as they come */
     unsigned release : 1;   /* the last event's payload was in buf: empty it first */
+    unsigned deflate : 1;   /* permessage-deflate is in use: RSV1 marks compressed messages */
     uint8_t state;
     /* the frame being read */
     uint8_t hdr[LS_WS_HEADER_MAX];
@@ -71,6 +73,8 @@ typedef struct ls_ws_parser {
     /* the data message in progress (msg_opcode 0: none) */
     uint8_t msg_opcode;
     uint8_t msg_started; /* fragments mode: its first frame was handed out */
+    uint8_t msg_compressed; /* RSV1 on its first frame: reassembled whole, checked after
+                               it is inflated (UTF-8 too), never handed out in fragments */
     ls_utf8 utf8;        /* text messages: validated as the bytes arrive */
     uint64_t msg_len;    /* payload bytes of the message so far */
     uint8_t *buf;        /* reassembly: frames of the message, or one split frame */
@@ -87,6 +91,8 @@ typedef struct ls_ws_parser {
  * frame. fragments: hand out the frames of a fragmented message one by one instead of
  * reassembling it (an unfragmented message still comes as one MESSAGE). */
 void ls_ws_parser_init(ls_ws_parser *p, size_t max_payload, int fragments);
+/* permessage-deflate was negotiated: RSV1 is allowed on a message's first frame. */
+static inline void ls_ws_parser_allow_deflate(ls_ws_parser *p) { p->deflate = 1; }
 /* Frees the reassembly buffer. */
 void ls_ws_parser_free(ls_ws_parser *p);
 

@@ -1,6 +1,8 @@
 #include "wsconn.h"
 
 #include "close_code.h"
+#include "deflate.h"
+#include "utf8.h"
 #include "frame_write.h"
 #include "log.h"
 #include "server.h"
@@ -20,7 +22,16 @@ struct ls_wsconn {
     uint64_t last_input; /* loop time of the last input (pings measure silence from it) */
     uint64_t ping_at;    /* when our unanswered ping went out */
     uint64_t close_at;   /* our close waits for the peer's until then */
+    /* An event that came while the application was not waiting: a message or fragment (or a
+     * ping, without auto_pong) waits here, and reading stops until it is taken; the newest
+     * pong waits in its own slot, so heartbeats never stop reading. */
+    ls_ws_event held;
+    uint8_t *held_data;
+    ls_ws_event held_pong;
+    uint8_t pong_data[LS_WS_CONTROL_MAX];
     unsigned want : 1;
+    unsigned has_held : 1;
+    unsigned has_pong : 1;
     unsigned close_sent : 1;
     unsigned close_received : 1;
     unsigned failed : 1;
@@ -32,8 +43,10 @@ struct ls_wsconn {
 
 static void ws_arm(ls_wsconn *ws);
 
+/* Input is read whether or not the application waits (pings are answered, the peer's close
+ * is seen), except while a message it has not taken is held. */
 static int reading_wanted(const ls_wsconn *ws) {
-    return !ws->close_received && !ws->failed && (ws->want || ws->close_sent);
+    return !ws->close_received && !ws->failed && !ws->has_held;
 }
 
 /* Reading and the deadline, from what the protocol waits for. Not while lingering: the
@@ -95,8 +108,84 @@ static void deliver(ls_wsconn *ws, const ls_ws_event *ev) {
         ws->app->on_event(ws->ud, ev);
 }
 
-/* Parses what arrived while the application wants events (or while our close waits for the
- * peer's); keeps the rest. */
+/* Keeps an event the application did not wait for (its payload is copied: the parser's
+ * buffer or the input it points into is reused). 0, or -1 out of memory. */
+static int hold(ls_wsconn *ws, const ls_ws_event *ev) {
+    if (ev->type == LS_WS_EV_PONG) { /* only the newest pong is kept */
+        ws->held_pong = *ev;
+        memcpy(ws->pong_data, ev->data, ev->len);
+        ws->held_pong.data = ws->pong_data;
+        ws->has_pong = 1;
+        return 0;
+    }
+    uint8_t *copy = malloc(ev->len ? ev->len : 1);
+    if (!copy)
+        return -1;
+    memcpy(copy, ev->data, ev->len);
+    ws->held = *ev;
+    ws->held.data = copy;
+    ws->held_data = copy;
+    ws->has_held = 1;
+    return 0;
+}
+
+/* Hands held events to an application that waits: the pong first (it came first, or it is
+ * the newest heartbeat), then the held message. */
+static void deliver_held(ls_wsconn *ws) {
+    if (ws->want && ws->has_pong) {
+        ws->has_pong = 0;
+        deliver(ws, &ws->held_pong);
+    }
+    if (ws->want && ws->has_held && !ws->t->closing) {
+        ls_ws_event ev = ws->held;
+        uint8_t *data = ws->held_data;
+        ws->has_held = 0;
+        ws->held_data = NULL;
+        deliver(ws, &ev);
+        free(data);
+    }
+}
+
+/* The peer broke the protocol above the framing (a compressed message that does not inflate
+ * or is not UTF-8): our close with code, then the same end as a framing error. */
+static void protocol_fail(ls_wsconn *ws, unsigned code, const char *why) {
+    LS_LOG(LS_LOG_DEBUG, "%s: websocket: %s (close %u)", ls_transport_peer(ws->t), why, code);
+    ws->failed = 1;
+    send_close(ws, code, NULL, 0);
+    finish(ws, LS_CLOSE_PROTOCOL);
+    ls_ws_event ev = {.type = LS_WS_EV_ERROR, .code = code, .error = why};
+    deliver(ws, &ev);
+}
+
+/* A compressed message: its payload becomes the inflated bytes in z (the caller frees
+ * z->data). 0, or -1 after failing the connection. */
+static int inflate_message(ls_wsconn *ws, ls_ws_event *ev, ls_ws_zbuf *z) {
+    int rc = ls_ws_inflate(ev->data, ev->len, ws->o.max_payload, z);
+    if (rc == LS_WS_Z_TOO_BIG) {
+        protocol_fail(ws, 1009, "inflated message over max_payload");
+        return -1;
+    }
+    if (rc == LS_WS_Z_NOMEM) {
+        protocol_fail(ws, 1011, "out of memory");
+        return -1;
+    }
+    if (rc != LS_WS_Z_OK) {
+        protocol_fail(ws, 1007, "compressed message does not inflate");
+        return -1;
+    }
+    if (ev->opcode == LS_WS_OP_TEXT && !ls_utf8_valid(z->data, z->len)) {
+        protocol_fail(ws, 1007, "text is not UTF-8");
+        return -1;
+    }
+    ev->data = z->len ? z->data : (const uint8_t *)"";
+    ev->len = z->len;
+    ev->compressed = 0;
+    return 0;
+}
+
+/* Parses what arrived (unless a message the application has not taken is held, or the
+ * connection is past its close); keeps the rest. Data the application does not wait for is
+ * held, which stops reading. */
 static void process(ls_wsconn *ws, uint8_t *data, size_t len, int from_in) {
     ls_transport *t = ws->t;
     if (len)
@@ -109,27 +198,40 @@ static void process(ls_wsconn *ws, uint8_t *data, size_t len, int from_in) {
         switch (type) {
         case LS_WS_EV_NONE:
             break;
-        case LS_WS_EV_MESSAGE:
-        case LS_WS_EV_FRAGMENT:
-        case LS_WS_EV_PONG:
-            if (ws->want)
-                deliver(ws, &ev);
-            break; /* after our close: data is dropped */
         case LS_WS_EV_PING:
-            if (ws->o.auto_pong && !ws->close_sent) {
+            if (ws->close_sent)
+                break;
+            if (ws->o.auto_pong) {
                 uint8_t frame[LS_WS_CONTROL_FRAME_MAX];
                 queue(ws, frame, ls_ws_frame_control(frame, LS_WS_OP_PONG, ev.data, ev.len));
-            } else if (ws->want) {
-                deliver(ws, &ev);
+                break;
             }
+            /* without auto_pong the application answers: as data */
+            /* fall through */
+        case LS_WS_EV_MESSAGE:
+        case LS_WS_EV_FRAGMENT:
+        case LS_WS_EV_PONG: {
+            if (ws->close_sent)
+                break; /* after our close: data is dropped */
+            ls_ws_zbuf z = {0};
+            if (ev.compressed && inflate_message(ws, &ev, &z) < 0) {
+                free(z.data);
+                len = 0;
+                break;
+            }
+            if (ws->want)
+                deliver(ws, &ev);
+            else if (hold(ws, &ev) < 0)
+                ls_transport_close(t, LS_CLOSE_LIMIT, 1);
+            free(z.data);
             break;
+        }
         case LS_WS_EV_CLOSE:
             ws->close_received = 1;
             if (!ws->close_sent) /* echo the code (an empty close for none) */
                 send_close(ws, ev.code == 1005 ? 0 : ev.code, NULL, 0);
             finish(ws, LS_CLOSE_FINISH);
-            if (ws->want)
-                deliver(ws, &ev);
+            deliver(ws, &ev); /* always: the application keeps it for its next read */
             len = 0;
             break;
         case LS_WS_EV_ERROR:
@@ -138,8 +240,7 @@ static void process(ls_wsconn *ws, uint8_t *data, size_t len, int from_in) {
             ws->failed = 1;
             send_close(ws, ev.code, NULL, 0);
             finish(ws, LS_CLOSE_PROTOCOL);
-            if (ws->want)
-                deliver(ws, &ev);
+            deliver(ws, &ev);
             len = 0;
             break;
         }
@@ -176,19 +277,16 @@ static void advance(ls_wsconn *ws) {
     ls_transport *t = ws->t;
     if (t->closing || t->lingering)
         return;
-    if (ws->want && t->in_len && reading_wanted(ws))
+    deliver_held(ws);
+    if (t->closing || t->lingering)
+        return;
+    if (t->in_len && reading_wanted(ws))
         process(ws, (uint8_t *)t->in, t->in_len, 1);
     if (t->closing)
         return;
     ls_transport_flush(t);
     if (t->closing)
         return;
-    if (t->out.bytes > ws->o.max_output) {
-        LS_LOG(LS_LOG_WARN, "%s: websocket output over %zu bytes: dropped", ls_transport_peer(t),
-               ws->o.max_output);
-        ls_transport_close(t, LS_CLOSE_LIMIT, 1);
-        return;
-    }
     if (ws->linger_next && !ls_transport_busy(t)) {
         ls_transport_linger(t, (ls_close_reason)ws->linger_why);
         return;
@@ -216,6 +314,7 @@ static void on_closed(ls_transport *t) {
     if (app)
         app->on_close(ud);
     ls_ws_parser_free(&ws->p);
+    free(ws->held_data);
     free(ws);
 }
 
@@ -236,10 +335,10 @@ static void on_timeout(ls_deadline *d) {
     uint64_t now = ls_io_now(io);
     if (ws->close_sent && !ws->close_received) {
         if (now >= ws->close_at) /* the peer never answered our close */
-            ls_transport_close(t, LS_CLOSE_PEER, 0);
+            ls_transport_close(t, LS_CLOSE_CLOSE_TIMEOUT, 0);
     } else if (ws->o.ping_interval_ms && ws->ping_out) {
         if (now >= ws->ping_at + ws->o.ping_interval_ms) /* no pong, nothing at all */
-            ls_transport_close(t, LS_CLOSE_IDLE, 0);
+            ls_transport_close(t, LS_CLOSE_PING_TIMEOUT, 0);
     } else if (ws->o.ping_interval_ms && now >= ws->last_input + ws->o.ping_interval_ms) {
         uint8_t frame[LS_WS_CONTROL_FRAME_MAX];
         queue(ws, frame, ls_ws_frame_control(frame, LS_WS_OP_PING, NULL, 0));
@@ -276,6 +375,8 @@ ls_wsconn *ls_wsconn_start(ls_transport *t, ls_server *s, const ls_ws_opts *o,
     ws->ud = ud;
     ws->last_input = ls_io_now(t->io);
     ls_ws_parser_init(&ws->p, o->max_payload, o->fragments);
+    if (o->deflate)
+        ls_ws_parser_allow_deflate(&ws->p);
     ls_transport_set_proto(t, &ws_proto, ws);
     ws->link.stop = link_stop;
     ws->link.destroy = link_destroy;
@@ -291,7 +392,7 @@ void ls_wsconn_want(ls_wsconn *ws, int want) {
     if (ws->t->closing)
         return;
     ws->want = want != 0;
-    if (ws->want && ws->t->in_len)
+    if (ws->want && (ws->has_pong || ws->has_held || ws->t->in_len))
         ls_transport_defer(ws->t);
     update(ws);
 }
@@ -301,11 +402,27 @@ int ls_wsconn_send(ls_wsconn *ws, unsigned opcode, int fin, const void *data, si
         return LS_WS_ECLOSED;
     if (opcode >= LS_WS_OP_CLOSE && len > LS_WS_CONTROL_MAX)
         return LS_WS_EINVAL;
+    if (ws->t->out.bytes > ws->o.max_output) { /* a peer that does not read: let it go */
+        LS_LOG(LS_LOG_INFO, "%s: websocket output over %zu bytes: dropped",
+               ls_transport_peer(ws->t), ws->o.max_output);
+        ls_transport_close(ws->t, LS_CLOSE_LIMIT, 1);
+        return LS_WS_ECLOSED;
+    }
+    ls_ws_zbuf z = {0};
+    int rsv1 = 0;
+    if (ws->o.deflate && fin && len >= LS_WS_DEFLATE_MIN &&
+        (opcode == LS_WS_OP_TEXT || opcode == LS_WS_OP_BINARY) &&
+        ls_ws_deflate(data, len, ws->o.deflate_bits, &z) == LS_WS_Z_OK && z.len < len) {
+        data = z.data, len = z.len, rsv1 = 1;
+    }
     uint8_t hdr[LS_WS_SERVER_HEADER_MAX];
     size_t n = ls_ws_frame_header(hdr, opcode, fin, len);
+    if (rsv1)
+        hdr[0] |= LS_WS_RSV1_BIT;
     int rc = queue(ws, hdr, n);
     if (rc == 0 && len)
         rc = queue(ws, data, len);
+    free(z.data);
     if (rc < 0)
         return rc;
     return ls_wsconn_drain_wait(ws);

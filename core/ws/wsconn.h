@@ -42,6 +42,8 @@ typedef struct ls_ws_opts {
                                   a peer that sends nothing within another interval */
     size_t high_water;       /* queued output above this: sends return 0 */
     size_t max_output;       /* queued output above this: the connection is dropped */
+    int deflate;             /* permessage-deflate was negotiated (core/ws/deflate.h) */
+    unsigned deflate_bits;   /* the window our compressor keeps within */
 } ls_ws_opts;
 
 typedef struct ls_server ls_server;
@@ -63,6 +65,9 @@ void ls_wsconn_want(ls_wsconn *ws, int want);
  * control payload over 125 bytes. */
 enum { LS_WS_ECLOSED = -1, LS_WS_EINVAL = -2, LS_WS_ENOMEM = -3 };
 int ls_wsconn_send(ls_wsconn *ws, unsigned opcode, int fin, const void *data, size_t len);
+/* With permessage-deflate, text and binary messages of at least this many bytes go out
+ * compressed (when that makes them shorter). */
+#define LS_WS_DEFLATE_MIN 64
 /* Starts our close: a close frame (code 0: empty), then the peer's answer is awaited for
  * close_timeout_ms. Returns as ls_wsconn_send. */
 int ls_wsconn_close(ls_wsconn *ws, unsigned code, const char *reason, size_t len);
