@@ -75,6 +75,7 @@ start() {
     done
     echo "$1 did not start:" >&2
     cat "$tmp/out" "$tmp/err" >&2
+    stop
     exit 1
 }
 
@@ -84,7 +85,8 @@ stop() {
     spid=
 }
 
-# measure NAME: one run; prints "rate cpu_us_per_msg server_cores client_cores".
+# measure NAME: one run; prints "rate cpu_us_per_msg server_cores client_cores". (It runs in a
+# command substitution, a subshell without the EXIT trap: it stops its server itself.)
 measure() {
     start "$1"
     if ! taskset -c "$CLIENT_CPU" "$load" -p "$sport" -c "$CONNS" -k "$INFLIGHT" -s "$SIZE" \
