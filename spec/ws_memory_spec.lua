@@ -50,9 +50,9 @@ describe("WebSocket memory", function()
         -- Bound: measured 11.6 KiB per connection in the release build and 26.5 KiB under
         -- ASan (2026-11-30, main at 81e1a41, steady over runs): a socket's transport and
         -- read state (the 32 KiB input buffer the request's tail was kept in: its first
-        -- page), the output queue's spare 4 KiB block, the
-        -- parser, the handler's coroutine with its stack and Lua objects (request, response,
-        -- the WebSocket), allocator slack. The bounds leave room for allocator and load
+        -- page), the output queue's spare 4 KiB block, the parser, the handler's coroutine
+        -- with its stack and Lua objects (request, response, the WebSocket), allocator
+        -- slack. The bounds leave room for allocator and load
         -- variation (about 1.5x and 1.9x), while a 64 KiB buffer kept per idle connection
         -- (the read buffer, a reassembly buffer not given back) would fail them.
         local bound = asan and 48 or 16
