@@ -17,7 +17,7 @@ TEST_DEPS  = $(RUN_DEPS) lua5.4 lua-busted lua-socket wrk clang libclang-rt-14-d
              postgresql util-linux curl chromium python3-websockets media-types \
              python3-prometheus-client haproxy nodejs node-ws node-undici
 BENCH_DEPS = wrk python3 util-linux procps nginx libnginx-mod-http-lua lua-http lua5.2 \
-             lua-luv nodejs redis-server redis-tools lua-nginx-redis postgresql libpq-dev
+             lua-luv nodejs node-ws redis-server redis-tools lua-nginx-redis postgresql libpq-dev
 
 .PHONY: all deps test-deps build asan fuzz-build fuzz run test bench bench-api clean
 
