@@ -114,6 +114,18 @@ static void push_event(lua_State *L, void *ctx) {
     }
 }
 
+/* The protocol's callbacks come from inside the transport's work (a read, a deferred step, a
+ * close): the code they wake must not run the server's pending work itself (drive does when
+ * no core callback is in progress), or each message's answer would be written on its own and
+ * the protocol re-entered while it parses. The transport runs it once the callback returns. */
+#define IN_CORE(vm, call)                                                                      \
+    do {                                                                                       \
+        ls_vm *vm_ = (vm);                                                                     \
+        vm_->core_calls++;                                                                     \
+        call;                                                                                  \
+        vm_->core_calls--;                                                                     \
+    } while (0)
+
 static void ev_event(void *ud, const ls_ws_event *ev) {
     ls_lws *o = ud;
     if (!ls_waiting(&o->reader)) { /* the close or the error, which come unasked */
@@ -125,7 +137,7 @@ static void ev_event(void *ud, const ls_ws_event *ev) {
         return;
     }
     timer_stop(o);
-    ls_wake(&o->reader, push_event, (void *)ev);
+    IN_CORE(o->vm, ls_wake(&o->reader, push_event, (void *)ev));
 }
 
 static void push_sent(lua_State *L, void *ctx) {
@@ -135,7 +147,7 @@ static void push_sent(lua_State *L, void *ctx) {
 static void ev_drain(void *ud) {
     ls_lws *o = ud;
     timer_stop(o);
-    ls_wake(&o->writer, push_sent, o);
+    IN_CORE(o->vm, ls_wake(&o->writer, push_sent, o));
 }
 
 static void ev_close(void *ud) {
@@ -147,10 +159,11 @@ static void ev_close(void *ud) {
     /* The handle is alive here (its __gc detaches us first), so o is not freed now; a wake
      * below may end the handler and let the collector free o: o is not touched after them. */
     ls_root *r1 = ls_wait_take(&o->reader), *r2 = ls_wait_take(&o->writer);
+    ls_vm *vm = o->vm;
     if (r1)
-        ls_root_wake(r1, push_fail, "closed");
+        IN_CORE(vm, ls_root_wake(r1, push_fail, "closed"));
     if (r2)
-        ls_root_wake(r2, push_fail2, "closed");
+        IN_CORE(vm, ls_root_wake(r2, push_fail2, "closed"));
 }
 
 static const ls_ws_iface lws_iface = {ev_event, ev_drain, ev_close};
@@ -246,10 +259,10 @@ static void handed_over(void *arg, ls_transport *t, ls_server *s) {
         o->closed = 1;
         luaL_unref(o->vm->L, LUA_REGISTRYINDEX, o->self_ref);
         o->self_ref = LUA_NOREF;
-        ls_wake(&o->writer, push_fail2, "closed");
+        IN_CORE(o->vm, ls_wake(&o->writer, push_fail2, "closed"));
         return;
     }
-    ls_wake(&o->writer, push_handle, o);
+    IN_CORE(o->vm, ls_wake(&o->writer, push_handle, o));
 }
 
 static lua_Integer opt_int(lua_State *L, int idx, const char *name, lua_Integer def) {
