@@ -438,10 +438,36 @@ static int l_recv_frame(lua_State *L) {
     return ls_wait(L, &o->reader, "ws:recv_frame()");
 }
 
+/* A payload string the output queue uses in place: the reference keeps it alive, and the
+ * state with it (a reload's old state lives until the payload is sent or dropped). */
+typedef struct {
+    ls_vm *vm;
+    int ref;
+} payload_hold;
+
+static void release_payload(void *ctx) {
+    payload_hold *h = ctx;
+    luaL_unref(h->vm->L, LUA_REGISTRYINDEX, h->ref);
+    ls_vm_unref(h->vm);
+    free(h);
+}
+
+/* Payloads from this size on are queued in place rather than copied: a broadcast of one
+ * message to many peers then holds one string. */
+#define LS_WS_REF_MIN 8192
+
+/* Sends the string at stack index 2 (data, len). */
 static int ws_send(lua_State *L, ls_lws *o, unsigned opcode, const char *data, size_t len) {
     if (!o->ws)
         return fail(L, "closed");
-    int rc = ls_wsconn_send(o->ws, opcode, 1, data, len);
+    payload_hold *h = len >= LS_WS_REF_MIN ? malloc(sizeof *h) : NULL;
+    if (h) {
+        lua_pushvalue(L, 2);
+        h->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+        h->vm = o->vm;
+        o->vm->refs++;
+    }
+    int rc = ls_wsconn_send_ref(o->ws, opcode, 1, data, len, h ? release_payload : NULL, h);
     if (rc == LS_WS_ECLOSED)
         return fail(L, "closed");
     if (rc == LS_WS_EINVAL)

@@ -1,9 +1,10 @@
 -- Memory is bounded (issue 14): 200 peers that never read while the server broadcasts to them.
 -- Each peer upgraded with {max_output = 262144}; the broadcaster's handler sends every
 -- message to every peer (sends from its coroutine never wait: they queue). A peer's queue can
--- hold at most max_output and one message before it is dropped, so the server's RSS stays
--- under 200 x (max_output + one message + a connection's own cost), however long the
--- broadcast goes on; every peer is dropped (the sender's next send to it returns nil,
+-- hold at most max_output and one message before it is dropped, and large payloads are
+-- queued in place (every peer shares each message's string), so the server's RSS stays
+-- under 200 x (a queue's own blocks + a connection's own cost) + the messages, however long
+-- the broadcast goes on; every peer is dropped (the sender's next send to it returns nil,
 -- "closed"), and the broadcaster is served all along.
 local S = require("spec.support.server")
 local W = require("spec.support.ws")
@@ -18,14 +19,7 @@ describe("WebSocket broadcast memory", function()
         function()
             WM.ensure_nofile(2 * PEERS + 200)
             local asan = WM.asan()
-            -- glibc's malloc gives the top of its heap back to the kernel past 128 KiB free:
-            -- here each round's queue blocks (200 x 36 KiB, freed as soon as the kernel takes
-            -- them) then come from fresh pages every round, a brk and page faults each, ten
-            -- times the server's CPU (measured: 10 s instead of 0.8 s for the whole
-            -- broadcast), which a loaded machine turns into a timeout. The peak RSS is the
-            -- same either way (measured); this spec bounds memory, not that cost.
             local env = WM.env()
-            env.GLIBC_TUNABLES = "glibc.malloc.trim_threshold=67108864"
             local srv = S.start({ app = S.app("ws_broadcast_memory.lua"), env = env })
             local peers, b = {}, nil
             finally(function()
@@ -112,19 +106,19 @@ describe("WebSocket broadcast memory", function()
                 .. " bytes: dropped"), S.tail(srv:log(), 5))
 
             -- Bound: a peer's queue holds at most max_output and one message (the check
-            -- comes before each send), and in memory each message of more than 4 KiB costs
-            -- its payload plus a 4 KiB block for its frame header (the output queue copies
-            -- small pieces into 4 KiB blocks); with the connection's own cost
-            -- (spec/ws_memory_spec.lua: under 16 KiB, 48 under ASan), that is
-            -- (256 + 32) x 36/32 + 16 = 340 KiB per peer, plus 8 MiB for
-            -- the Lua garbage of the broadcast's strings, allocator slack and ASan's
-            -- quarantine (kept to 8 MiB). Under ASan the queued blocks cost half as much
-            -- again: each carries a redzone that rounds it up to the next size class (a
-            -- 32 KiB block takes 36 KiB, a 4 KiB one 4.5 KiB) and an eighth more in shadow
-            -- memory. Measured (2026-11-30): 328 KiB per peer, 478 under ASan.
-            -- Without the bound, the queues would grow by 32 KiB a peer with every round,
-            -- for as long as the broadcast lasts.
-            local queued_kb = (MAX_OUTPUT + MSG) * (MSG + 4096) // MSG // 1024
+            -- comes before each send). Payloads of 8 KiB and more are queued in place, so
+            -- the peers share each message's one string: what a peer's queue costs of its
+            -- own is a 4 KiB block per message for its frame header (the output queue copies
+            -- small pieces into 4 KiB blocks), (256 + 32) / 32 x 4 = 36 KiB, and with the
+            -- connection's own cost (spec/ws_memory_spec.lua: under 16 KiB, 48 under ASan)
+            -- 52 KiB per peer (half as much again for the blocks under ASan: redzones and
+            -- shadow memory), plus 8 MiB for the strings themselves (at most 9 messages are
+            -- queued anywhere at once), the Lua garbage of the broadcast, allocator slack
+            -- and ASan's quarantine (kept to 8 MiB). Measured (2026-11-30): 41.6 KiB per peer,
+            -- 86.3 under ASan. Copying each payload instead cost 328 KiB per peer; without
+            -- the bound, the queues would grow by 32 KiB a peer with every round, for as
+            -- long as the broadcast lasts.
+            local queued_kb = (MAX_OUTPUT + MSG) // MSG * 4
             if asan then
                 queued_kb = queued_kb * 3 // 2
             end

@@ -398,17 +398,25 @@ void ls_wsconn_want(ls_wsconn *ws, int want) {
 }
 
 int ls_wsconn_send(ls_wsconn *ws, unsigned opcode, int fin, const void *data, size_t len) {
+    return ls_wsconn_send_ref(ws, opcode, fin, data, len, NULL, NULL);
+}
+
+int ls_wsconn_send_ref(ls_wsconn *ws, unsigned opcode, int fin, const void *data, size_t len,
+                       ls_release_fn release, void *ctx) {
+    int rc = LS_WS_ECLOSED;
+    ls_ws_zbuf z = {0};
     if (ws->t->closing || ws->close_sent)
-        return LS_WS_ECLOSED;
+        goto out;
+    rc = LS_WS_EINVAL;
     if (opcode >= LS_WS_OP_CLOSE && len > LS_WS_CONTROL_MAX)
-        return LS_WS_EINVAL;
+        goto out;
     if (ws->t->out.bytes > ws->o.max_output) { /* a peer that does not read: let it go */
         LS_LOG(LS_LOG_INFO, "%s: websocket output over %zu bytes: dropped",
                ls_transport_peer(ws->t), ws->o.max_output);
         ls_transport_close(ws->t, LS_CLOSE_LIMIT, 1);
-        return LS_WS_ECLOSED;
+        rc = LS_WS_ECLOSED;
+        goto out;
     }
-    ls_ws_zbuf z = {0};
     int rsv1 = 0;
     if (ws->o.deflate && fin && len >= LS_WS_DEFLATE_MIN &&
         (opcode == LS_WS_OP_TEXT || opcode == LS_WS_OP_BINARY) &&
@@ -419,13 +427,26 @@ int ls_wsconn_send(ls_wsconn *ws, unsigned opcode, int fin, const void *data, si
     size_t n = ls_ws_frame_header(hdr, opcode, fin, len);
     if (rsv1)
         hdr[0] |= LS_WS_RSV1_BIT;
-    int rc = queue(ws, hdr, n);
-    if (rc == 0 && len)
-        rc = queue(ws, data, len);
+    rc = queue(ws, hdr, n);
+    if (rc == 0 && len) {
+        if (release && !rsv1) { /* the payload is used in place until it is sent */
+            ls_release_fn r = release;
+            release = NULL;
+            if (ls_outq_append_ref(&ws->t->out, data, len, r, ctx) < 0) {
+                ls_transport_close(ws->t, LS_CLOSE_LIMIT, 1);
+                rc = LS_WS_ENOMEM;
+            }
+        } else {
+            rc = queue(ws, data, len);
+        }
+    }
+    if (rc == 0)
+        rc = ls_wsconn_drain_wait(ws);
+out:
     free(z.data);
-    if (rc < 0)
-        return rc;
-    return ls_wsconn_drain_wait(ws);
+    if (release)
+        release(ctx);
+    return rc;
 }
 
 int ls_wsconn_close(ls_wsconn *ws, unsigned code, const char *reason, size_t len) {

@@ -65,6 +65,11 @@ void ls_wsconn_want(ls_wsconn *ws, int want);
  * control payload over 125 bytes. */
 enum { LS_WS_ECLOSED = -1, LS_WS_EINVAL = -2, LS_WS_ENOMEM = -3 };
 int ls_wsconn_send(ls_wsconn *ws, unsigned opcode, int fin, const void *data, size_t len);
+/* As ls_wsconn_send, with the payload queued in place (not copied) until it is sent or
+ * dropped; release(ctx) runs then, or at once when the send fails or the payload was
+ * compressed. */
+int ls_wsconn_send_ref(ls_wsconn *ws, unsigned opcode, int fin, const void *data, size_t len,
+                       ls_release_fn release, void *ctx);
 /* With permessage-deflate, text and binary messages of at least this many bytes go out
  * compressed (when that makes them shorter). */
 #define LS_WS_DEFLATE_MIN 64
