@@ -35,21 +35,9 @@ if [ -n "$fuzz" ]; then
     fi
 fi
 
-# LUNASERVE_SPEC_PARALLEL=1: the two builds' busted runs go at the same time (each with its own
-# slice of ports for services, see free_port in spec/support/server.lua); their output is
-# printed one after the other once both are done.
-parallel=${LUNASERVE_SPEC_PARALLEL:-0}
-[ -n "$asan" ] || parallel=0
-shards=1; [ "$parallel" = 1 ] && shards=2
-
-spec_run() { # spec_run NAME BINARY SHARD: busted over spec/ into $log/NAME.txt
-    LUNASERVE_BIN=$2 LUNASERVE_SPEC_SHARD=$3 LUNASERVE_SPEC_SHARDS=$shards \
-        timeout 600 lua5.4 /usr/bin/busted -o plainTerminal spec > "$log/$1.txt" 2>&1
-    echo $? > "$log/$1.rc"
-}
-spec_report() { # spec_report NAME BINARY
+run_specs() { # run_specs NAME BINARY
     echo "== busted specs against $2"
-    [ "$(cat "$log/$1.rc" 2>/dev/null)" = 0 ] || status=1
+    LUNASERVE_BIN=$2 timeout 600 lua5.4 /usr/bin/busted -o plainTerminal spec > "$log/$1.txt" 2>&1 || status=1
     cat "$log/$1.txt"
     line=$(grep -E '[0-9]+ successes? / [0-9]+ failures? / [0-9]+ errors?' "$log/$1.txt" | tail -1)
     if [ -z "$line" ]; then
@@ -59,24 +47,11 @@ spec_report() { # spec_report NAME BINARY
     bad=$(echo "$line" | sed 's/.* \([0-9]*\) failures\{0,1\} \/ \([0-9]*\) errors\{0,1\}.*/\1 \2/')
     passed=$((passed + ok)); failed=$((failed + ${bad% *} + ${bad#* }))
 }
-# (ASan: leaks at exit make the server's exit status non-zero, which the specs assert on.)
-if [ "$parallel" = 1 ]; then
-    spec_run release "$build/lunaserve" 0 &
-    rel=$!
-    ( export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1
-      spec_run asan "$asan/lunaserve" 1 ) &
-    as=$!
-    wait $rel; wait $as
-    spec_report release "$build/lunaserve"
-    spec_report asan "$asan/lunaserve"
-else
-    spec_run release "$build/lunaserve" 0
-    spec_report release "$build/lunaserve"
-    if [ -n "$asan" ]; then
-        export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1
-        spec_run asan "$asan/lunaserve" 0
-        spec_report asan "$asan/lunaserve"
-    fi
+run_specs release "$build/lunaserve"
+if [ -n "$asan" ]; then
+    # Leaks at exit make the server's exit status non-zero, which the specs assert on.
+    export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1
+    run_specs asan "$asan/lunaserve"
 fi
 echo "make test: $passed passed, $failed failed"
 [ "$status" = 0 ] && [ "$failed" = 0 ]

@@ -382,8 +382,8 @@ end
 -- Ports for free_port: a slice of the ports just below the kernel's ephemeral range, which
 -- the kernel never hands out by itself (not for port 0, not as a connection's local port), so
 -- a port chosen here and released stays free until its service binds it, however many
--- connections the specs open meanwhile. With LUNASERVE_SPEC_SHARDS=N runs of busted at once
--- (spec/run.sh), LUNASERVE_SPEC_SHARD=K (0..N-1) gives each its own slice.
+-- connections the specs open meanwhile. For N runs of busted at once, LUNASERVE_SPEC_SHARDS=N
+-- and LUNASERVE_SPEC_SHARD=K (0..N-1) give each its own slice.
 local port_slice = (function()
     local f = io.open("/proc/sys/net/ipv4/ip_local_port_range")
     local low = f and tonumber((f:read("a") or ""):match("^%s*(%d+)"))
