@@ -63,14 +63,20 @@ describe("three hosts behind HAProxy", function()
             r.errors, r.non2xx))
     end
 
+    -- (each load runs until its steps are done, then a little longer, and at least as long as
+    -- a request count asserted below needs on a slow (ASan, loaded) machine, then is stopped:
+    -- the time given to wrk is only a bound)
     it("loses no request in a rolling reload", function()
-        local run = W.start(url(), 8, CONNS)
+        local run = W.start(url(), 40, CONNS)
         S.sleep(1.5)
         for i = 1, 3 do
             hosts[i]:signal("HUP")
-            S.sleep(1.5)
+            -- one host at a time: the next one once both of this one's workers run the new code
+            local ok, log = hosts[i]:wait_log("reloaded ", 15, 2)
+            assert(ok, "host " .. i .. " did not reload both workers:\n" .. log)
+            S.sleep(0.5)
         end
-        local r = run:wait()
+        local r = run:stop(8)
         report("rolling reload", r)
         assert.is_true(r.requests > 1000, r.text)
         assert.are.same({ 0, 0 }, { r.errors, r.non2xx }, r.text)
@@ -81,7 +87,7 @@ describe("three hosts behind HAProxy", function()
     end)
 
     it("loses no request in a rolling restart, each host drained by HAProxy first", function()
-        local run = W.start(url(), 14, CONNS)
+        local run = W.start(url(), 60, CONNS)
         S.sleep(1)
         for i = 1, 3 do
             local name = "todo/h" .. i
@@ -94,7 +100,8 @@ describe("three hosts behind HAProxy", function()
             hap:command("enable server " .. name)
             assert(hap:wait_status("h" .. i, "UP", 10), "h" .. i .. " did not come back")
         end
-        local r = run:wait()
+        S.sleep(1) -- load on all three again
+        local r = run:stop(8)
         report("rolling restart", r)
         assert.is_true(r.requests > 1000, r.text)
         assert.are.same({ 0, 0 }, { r.errors, r.non2xx }, r.text)
@@ -102,7 +109,7 @@ describe("three hosts behind HAProxy", function()
 
     it("fails at most the requests in flight when a host is killed with -9, and routes around it",
         function()
-            local run = W.start(url(), 6, CONNS)
+            local run = W.start(url(), 40, CONNS)
             S.sleep(2)
             local victim = hosts[3]
             local pids = { victim.pid }
@@ -113,7 +120,8 @@ describe("three hosts behind HAProxy", function()
             local took = S.now() - t0
             print(string.format("\nh3 killed: HAProxy marked it DOWN after %.2f s", took))
             assert.is_true(took < 1.5, "took " .. took .. " s")
-            local r = run:wait()
+            S.sleep(1.5) -- load on the two left
+            local r = run:stop()
             report("kill -9 of one host", r)
             assert.is_true(r.errors + r.non2xx <= CONNS, r.text)
             -- afterwards, the two left serve everything

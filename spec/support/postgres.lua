@@ -14,8 +14,9 @@
 --
 -- The cluster is made once per machine by initdb into a template folder and copied for each
 -- server (initdb takes seconds, a copy a fraction of one). The role `app` (password
--- "secret", scram-sha-256 over TCP) owns the database `app`; the superuser `postgres`
--- connects without a password over the socket only.
+-- "secret", scram-sha-256 over TCP) owns the database `app`, both made in the template too
+-- (by a single-user backend, no server); the superuser `postgres` connects without a password
+-- over the socket only.
 
 local socket = require("socket")
 local S = require("spec.support.server")
@@ -66,7 +67,7 @@ end
 
 -- The template cluster, made once (a lock keeps two runs from making it together).
 local function template()
-    local dir = "/tmp/lunaserve-pg-template-15-" .. (ROOT and USER or OWNER)
+    local dir = "/tmp/lunaserve-pg-template-15-app-" .. (ROOT and USER or OWNER)
     if S.read_file(dir .. "/ready") then
         return dir
     end
@@ -80,6 +81,8 @@ if [ ! -f %s/ready ]; then
   printf '%%s\n' %s > %s.tmp/pwfile
   [ "$(id -u)" != 0 ] || chown -R %s %s.tmp
   %s >%s.tmp/initdb.log 2>&1 || { cat %s.tmp/initdb.log; exit 1; }
+  printf '%%s\n' %s | %s >%s.tmp/single.log 2>&1 || { cat %s.tmp/single.log; exit 1; }
+  grep -q ERROR %s.tmp/single.log && { cat %s.tmp/single.log; exit 1; }
   rm -f %s.tmp/pwfile
   mv %s.tmp %s
   touch %s/ready
@@ -87,7 +90,12 @@ fi]], dir, dir, dir, dir, dir, P.PASSWORD, dir, USER, dir,
         as_postgres(bindir() .. "/initdb -D " .. dir .. ".tmp/data -U postgres -E UTF8 --locale=C"
             .. " --auth-local=trust --auth-host=scram-sha-256 --no-sync --pwfile=" .. dir
             .. ".tmp/pwfile"),
-        dir, dir, dir, dir, dir, dir))
+        dir, dir,
+        S.shquote("CREATE ROLE app LOGIN PASSWORD '" .. P.PASSWORD .. "';") .. " "
+            .. S.shquote("CREATE DATABASE app OWNER app;"),
+        as_postgres(bindir() .. "/postgres --single -D " .. dir .. ".tmp/data -c fsync=off postgres"),
+        dir, dir, dir, dir,
+        dir, dir, dir, dir))
     if not ok then
         error("initdb failed: " .. out, 3)
     end
@@ -168,8 +176,6 @@ function P.start()
         os.execute("rm -rf " .. S.shquote(dir))
         error(err, 2)
     end
-    self:psql("CREATE ROLE app LOGIN PASSWORD '" .. P.PASSWORD .. "'", "postgres")
-    self:psql("CREATE DATABASE app OWNER app", "postgres")
     self.url = string.format("postgresql://app:%s@127.0.0.1:%d/app", P.PASSWORD, self.port)
     self.socket_url = string.format("host=%s port=%d dbname=app user=postgres", dir, self.port)
     return self

@@ -379,9 +379,51 @@ function M.connect(port, timeout)
     return M.connect_with(port, { timeout = timeout })
 end
 
--- A port on 127.0.0.1 that was free a moment ago (the kernel's choice for port 0, bound and
--- released): for a service to start on, or for a connect that must be refused.
+-- Ports for free_port: a slice of the ports just below the kernel's ephemeral range, which
+-- the kernel never hands out by itself (not for port 0, not as a connection's local port), so
+-- a port chosen here and released stays free until its service binds it, however many
+-- connections the specs open meanwhile. For N runs of busted at once, LUNASERVE_SPEC_SHARDS=N
+-- and LUNASERVE_SPEC_SHARD=K (0..N-1) give each its own slice.
+local port_slice = (function()
+    local f = io.open("/proc/sys/net/ipv4/ip_local_port_range")
+    local low = f and tonumber((f:read("a") or ""):match("^%s*(%d+)"))
+    if f then
+        f:close()
+    end
+    local span = 8000
+    if not low or low - span < 10000 then
+        return nil -- an unusual range: the kernel's choice for port 0, as before
+    end
+    local shards = math.max(1, tonumber(os.getenv("LUNASERVE_SPEC_SHARDS") or "") or 1)
+    local shard = (tonumber(os.getenv("LUNASERVE_SPEC_SHARD") or "") or 0) % shards
+    local size = span // shards
+    local first = low - span + shard * size
+    -- start somewhere else each run (pid and clock), then go round the slice
+    local p = io.open("/proc/self/stat")
+    local pid = p and tonumber((p:read("l") or ""):match("^(%d+)")) or 0
+    if p then
+        p:close()
+    end
+    return { first = first, size = size, next = (pid * 7919 + math.floor(socket.gettime() * 1000)) % size }
+end)()
+
+-- A port on 127.0.0.1 that was free a moment ago (bound and released): for a service to start
+-- on, or for a connect that must be refused.
 function M.free_port()
+    if port_slice then
+        for _ = 1, 200 do
+            local port = port_slice.first + port_slice.next
+            port_slice.next = (port_slice.next + 1) % port_slice.size
+            local s = socket.tcp4()
+            if s and s:bind("127.0.0.1", port) then
+                s:close()
+                return port
+            end
+            if s then
+                s:close()
+            end
+        end
+    end
     local s = assert(socket.bind("127.0.0.1", 0))
     local _, port = s:getsockname()
     s:close()
