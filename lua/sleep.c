@@ -49,7 +49,10 @@ int ls_l_sleep(lua_State *L) {
     uv_timer_init(vm->loop, &s->timer);
     s->timer.data = s;
     /* At least 1 ms: libuv runs a 0 ms timer started from a timer callback in the same pass,
-     * so a loop of sleep(0) calls would never let the loop reach the network. */
+     * so a loop of sleep(0) calls would never let the loop reach the network. The loop's
+     * clock is read first: its cached time is from the start of this loop turn, and a timer
+     * counted from it could end before `ms` have passed since this call. */
+    uv_update_time(vm->loop);
     uv_timer_start(&s->timer, on_sleep_done, ms < 1 ? 1 : (uint64_t)ms, 0);
     s->next = vm->sleeps;
     if (vm->sleeps)
