@@ -2,13 +2,13 @@
  * the connection has let go of the request the handle is dead: writes return false, header
  * calls return nil and "closed", destroy does nothing. */
 #include "binding.h"
+#include "held_string.h"
 #include "lua_methods.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 /* Strings at least this long are queued in place (referenced), not copied. */
-#define REF_MIN 8192
 
 /* Every res function has the res metatable as upvalue 1: comparing with it is the type check
  * (cheaper than luaL_checkudata's registry lookup on every call). */
@@ -183,18 +183,6 @@ static int res_write_head(lua_State *L) {
     return 1;
 }
 
-/* A Lua string the output queue uses in place: the reference keeps it alive. */
-typedef struct {
-    ls_vm *vm;
-    int ref;
-} string_hold;
-
-static void release_ref(void *ctx) {
-    string_hold *h = ctx;
-    luaL_unref(h->vm->L, LUA_REGISTRYINDEX, h->ref);
-    free(h);
-}
-
 /* Hands the string at idx to the connection through fn (write or finish). Long strings are
  * referenced in place until the kernel has them. */
 static int queue_arg(lua_State *L, ls_lreq *r, int idx,
@@ -207,15 +195,11 @@ static int queue_arg(lua_State *L, ls_lreq *r, int idx,
             return luaL_typeerror(L, idx, "string");
         data = lua_tolstring(L, idx, &len);
     }
-    if (len < REF_MIN)
-        return fn(r->conn, data, len, NULL, NULL);
-    string_hold *h = malloc(sizeof *h);
-    if (!h)
-        return fn(r->conn, data, len, NULL, NULL);
-    lua_pushvalue(L, idx);
-    h->ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    h->vm = r->vm;
-    return fn(r->conn, data, len, release_ref, h);
+    ls_release_fn release = NULL;
+    void *ctx = NULL;
+    if (len >= LS_HOLD_MIN)
+        ls_hold_string(L, idx, r->vm, &release, &ctx); /* else (no memory) a copy */
+    return fn(r->conn, data, len, release, ctx);
 }
 
 /* res:write(chunk) -> true, or false when above the high-water mark (wait for 'drain' or

@@ -10,6 +10,7 @@
 #include "deflate.h"
 #include "frame_write.h"
 #include "handshake.h"
+#include "held_string.h"
 #include "libcrypto.h"
 #include "utf8.h"
 #include "wsconn.h"
@@ -438,36 +439,16 @@ static int l_recv_frame(lua_State *L) {
     return ls_wait(L, &o->reader, "ws:recv_frame()");
 }
 
-/* A payload string the output queue uses in place: the reference keeps it alive, and the
- * state with it (a reload's old state lives until the payload is sent or dropped). */
-typedef struct {
-    ls_vm *vm;
-    int ref;
-} payload_hold;
-
-static void release_payload(void *ctx) {
-    payload_hold *h = ctx;
-    luaL_unref(h->vm->L, LUA_REGISTRYINDEX, h->ref);
-    ls_vm_unref(h->vm);
-    free(h);
-}
-
-/* Payloads from this size on are queued in place rather than copied: a broadcast of one
- * message to many peers then holds one string. */
-#define LS_WS_REF_MIN 8192
-
 /* Sends the string at stack index 2 (data, len). */
 static int ws_send(lua_State *L, ls_lws *o, unsigned opcode, const char *data, size_t len) {
     if (!o->ws)
         return fail(L, "closed");
-    payload_hold *h = len >= LS_WS_REF_MIN ? malloc(sizeof *h) : NULL;
-    if (h) {
-        lua_pushvalue(L, 2);
-        h->ref = luaL_ref(L, LUA_REGISTRYINDEX);
-        h->vm = o->vm;
-        o->vm->refs++;
-    }
-    int rc = ls_wsconn_send_ref(o->ws, opcode, 1, data, len, h ? release_payload : NULL, h);
+    /* a long payload is queued in place: a broadcast to many peers holds it once */
+    ls_release_fn release = NULL;
+    void *ctx = NULL;
+    if (len >= LS_HOLD_MIN)
+        ls_hold_string(L, 2, o->vm, &release, &ctx);
+    int rc = ls_wsconn_send_ref(o->ws, opcode, 1, data, len, release, ctx);
     if (rc == LS_WS_ECLOSED)
         return fail(L, "closed");
     if (rc == LS_WS_EINVAL)

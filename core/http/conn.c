@@ -245,6 +245,17 @@ static void on_eof(ls_transport *t, int err) {
 static void on_sent(ls_transport *t) { conn_advance(t->ctx); }
 static void on_deferred(ls_transport *t) { conn_advance(t->ctx); }
 
+/* Leaves the server's list, lends the buffers back to the pool and frees c (its transport
+ * has closed, or another protocol has it). */
+static void conn_free(ls_conn *c, ls_server *s, ls_transport *t) {
+    ls_server_forget(s, c);
+    ls_pool_give(&s->pool, &c->req, &c->res, &t->out, c->parse);
+    ls_request_free(&c->req);
+    ls_response_free(&c->res);
+    free(c->body);
+    free(c);
+}
+
 static void on_closed(ls_transport *t) {
     ls_conn *c = t->ctx;
     ls_server *s = server_of(c);
@@ -259,12 +270,7 @@ static void on_closed(ls_transport *t) {
         s->app->on_abort(ud);
     if (c->upgrade_fn) /* closed before the hand-over: the taker is told (no transport) */
         c->upgrade_fn(c->upgrade_arg, NULL, s);
-    ls_server_forget(s, c);
-    ls_pool_give(&s->pool, &c->req, &c->res, &t->out, c->parse);
-    ls_request_free(&c->req);
-    ls_response_free(&c->res);
-    free(c->body);
-    free(c);
+    conn_free(c, s, t);
 }
 
 static const ls_proto http1_server = {
@@ -747,12 +753,7 @@ static void hand_over(ls_conn *c) {
     /* Out of the server's list after the new protocol is in it (a stop in progress must not
      * see an empty list in between). */
     fn(arg, t, s);
-    ls_server_forget(s, c);
-    ls_pool_give(&s->pool, &c->req, &c->res, &t->out, c->parse);
-    ls_request_free(&c->req);
-    ls_response_free(&c->res);
-    free(c->body);
-    free(c);
+    conn_free(c, s, t);
 }
 
 int ls_conn_upgrade(ls_conn *c, ls_upgrade_fn fn, void *arg) {
