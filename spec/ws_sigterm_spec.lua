@@ -27,4 +27,30 @@ describe("WebSocket at SIGTERM", function()
         assert.is_true(S.now() - t0 < 3, "exit took " .. (S.now() - t0) .. " s")
         srv:stop_ok() -- exited already: status 0 and no sanitizer report in its log
     end)
+
+    it("sees the answer to its 1001 from a peer whose message the handler has not read", function()
+        -- /push never reads: the peer's message is held, which pauses reading; the close
+        -- handshake must still complete at once (not at the 5 s close timeout)
+        local srv = S.start({ app = S.app("ws_modes.lua") })
+        local c = W.open(srv, "/push")
+        assert(c:send(W.frame(W.TEXT, "never read")))
+        S.sleep(0.1)
+        local t0 = S.now()
+        srv:signal("TERM")
+        local deadline = S.now() + 5
+        local op, payload
+        repeat -- ticks may come first
+            op, payload = W.read_frame(c, 5)
+            assert(op, payload)
+        until op == W.CLOSE or S.now() > deadline
+        assert.are.equal(W.close_payload(1001), payload)
+        assert(c:send(W.frame(W.CLOSE, W.close_payload(1001))))
+        local rest, kind = c:read_until_close(5)
+        assert.are.equal("", rest)
+        assert.are.equal("fin", kind)
+        c:close()
+        assert.are.equal(0, srv:wait_exit(5))
+        assert.is_true(S.now() - t0 < 2, "exit took " .. (S.now() - t0) .. " s")
+        srv:stop_ok()
+    end)
 end)

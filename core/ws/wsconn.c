@@ -44,9 +44,10 @@ struct ls_wsconn {
 static void ws_arm(ls_wsconn *ws);
 
 /* Input is read whether or not the application waits (pings are answered, the peer's close
- * is seen), except while a message it has not taken is held. */
+ * is seen), except while a message it has not taken is held; after our close it is read
+ * anyway (data is dropped then), so the peer's answer is seen. */
 static int reading_wanted(const ls_wsconn *ws) {
-    return !ws->close_received && !ws->failed && !ws->has_held;
+    return !ws->close_received && !ws->failed && (!ws->has_held || ws->close_sent);
 }
 
 /* Reading and the deadline, from what the protocol waits for. Not while lingering: the
