@@ -68,6 +68,7 @@ struct ls_vm {
     int spare[64];           /* registry refs of finished handler coroutines, for reuse */
     int nspare;
     int core_calls;          /* core callbacks into this state in progress */
+    int failing;             /* a root that ended with an error is releasing what it owned */
     int unheld_ref;          /* weak-valued table: res userdata by ls_lreq (lifecycle.c) */
     ls_chain chain;          /* the coroutines running now (driver.c) */
     struct ls_tcp *tcps;     /* every lunaserve.tcp socket with a connection (tcp.c) */

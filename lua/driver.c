@@ -129,7 +129,10 @@ static void drive(ls_root *root, int nargs) {
         *tag_of(co) = NULL;
         root->co = NULL;
         root->waiter = NULL;
+        int was_failing = vm->failing;
+        vm->failing = error != NULL; /* a release may say so (a WebSocket closes with 1011) */
         ls_release_all(&root->owns);
+        vm->failing = was_failing;
         root->done(root, co, error);
         if (error)
             lua_pop(L, 1);

@@ -5,7 +5,7 @@
  * Memory: the C object (ls_lws) lives until three things are over: the Lua handle (its
  * __gc), the connection (on_close) and the timeout timer's close. The handle is owned by the
  * root coroutine that upgraded (lua/driver.h): when that handler ends, the WebSocket closes
- * with 1000. */
+ * with 1000 (1011 when it ended with an error). */
 #include "binding.h"
 #include "deflate.h"
 #include "frame_write.h"
@@ -169,11 +169,12 @@ static void ev_close(void *ud) {
 
 static const ls_ws_iface lws_iface = {ev_event, ev_drain, ev_close};
 
-/* The handler that owned it ended: close normally. */
+/* The handler that owned it ended: close normally, or with 1011 (internal error) when it
+ * ended with an error (its budget stopped it, or its code raised). */
 static void on_release(ls_owned *own) {
     ls_lws *o = (ls_lws *)((char *)own - offsetof(ls_lws, owned));
     if (o->ws && !ls_wsconn_closing(o->ws))
-        ls_wsconn_close(o->ws, 1000, NULL, 0);
+        ls_wsconn_close(o->ws, o->vm->failing ? 1011 : 1000, NULL, 0);
 }
 
 /* ---------------------------------------------------------------- waits with a timeout */

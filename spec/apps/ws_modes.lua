@@ -9,6 +9,7 @@
 --   /timer_flood?max_output=N   a timer (not the handler) sends 64 KiB messages without
 --                    waiting; what its sends returned is kept for /status
 --   /owner_flood     the handler sends 64 KiB messages; each waits for the drain (no timeout)
+--   /raise           raises an error after its first message (the handler fails)
 --   ?ping_interval=MS, ?max_output=N, ?close_timeout=MS: the upgrade's options
 --   /status          (plain HTTP) what the last flood saw: "sent N: err"
 local lunaserve = require("lunaserve")
@@ -141,6 +142,11 @@ function modes.owner_flood(ws)
         sent = sent + 1
     end
     status = "sent " .. sent .. ": all"
+end
+
+function modes.raise(ws)
+    local data = ws:recv_frame()
+    error("boom after " .. tostring(data))
 end
 
 return function(req, res)
