@@ -18,10 +18,7 @@ describe("WebSocket close codes", function()
     end)
 
     local function answer_to(payload)
-        local c = W.open(srv)
-        assert(c:send(W.frame(W.CLOSE, payload)))
-        local rest, kind = c:read_until_close(5)
-        c:close()
+        local rest, kind = W.until_end(srv, W.frame(W.CLOSE, payload))
         assert.are.equal("fin", kind)
         return rest
     end
@@ -53,10 +50,7 @@ describe("WebSocket close codes", function()
 
     it("closes with 1002 for reserved control opcodes 11 to 15", function()
         for op = 11, 15 do
-            local c = W.open(srv)
-            assert(c:send(W.frame(op, "")))
-            local rest, kind = c:read_until_close(5)
-            c:close()
+            local rest, kind = W.until_end(srv, W.frame(op, ""))
             assert.are.equal(W.server_frame(W.CLOSE, W.close_payload(1002)), rest, "opcode " .. op)
             assert.are.equal("fin", kind)
         end

@@ -19,12 +19,9 @@ describe("WebSocket protocol errors", function()
     end)
 
     local function closes_with_1002(bytes)
-        local c = W.open(srv)
-        assert(c:send(bytes))
-        local rest, kind = c:read_until_close(5)
+        local rest, kind = W.until_end(srv, bytes)
         assert.are.equal(W.server_frame(W.CLOSE, W.close_payload(1002)), rest)
         assert.are.equal("fin", kind)
-        c:close()
     end
 
     it("a ping of 126 bytes", function()

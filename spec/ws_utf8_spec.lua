@@ -18,12 +18,9 @@ describe("WebSocket UTF-8", function()
     end)
 
     it("closes with 1007 for invalid UTF-8 in a text message", function()
-        local c = W.open(srv)
-        assert(c:send(W.frame(W.TEXT, "bad \xC0\xAF")))
-        local rest, kind = c:read_until_close(5)
+        local rest, kind = W.until_end(srv, W.frame(W.TEXT, "bad \xC0\xAF"))
         assert.are.equal(W.server_frame(W.CLOSE, W.close_payload(1007)), rest)
         assert.are.equal("fin", kind)
-        c:close()
     end)
 
     it("accepts a character split across fragments, and fails a bad byte in a later one",

@@ -54,6 +54,16 @@ function M.open(srv, target)
     return c
 end
 
+-- Opens a WebSocket on target, sends bytes, and reads until the server ends the connection:
+-- returns what came before the end and how it ended ("fin" or "reset").
+function M.until_end(srv, bytes, target)
+    local c = M.open(srv, target)
+    assert(c:send(bytes))
+    local rest, kind = c:read_until_close(5)
+    c:close()
+    return rest, kind
+end
+
 local function u16(n)
     return string.char(n >> 8 & 255, n & 255)
 end
