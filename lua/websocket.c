@@ -449,7 +449,7 @@ static int ws_send(lua_State *L, ls_lws *o, unsigned opcode, const char *data, s
     void *ctx = NULL;
     if (len >= LS_HOLD_MIN)
         ls_hold_string(L, 2, o->vm, &release, &ctx);
-    int rc = ls_wsconn_send_ref(o->ws, opcode, 1, data, len, release, ctx);
+    int rc = ls_wsconn_send(o->ws, opcode, 1, data, len, release, ctx);
     if (rc == LS_WS_ECLOSED)
         return fail(L, "closed");
     if (rc == LS_WS_EINVAL)

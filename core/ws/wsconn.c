@@ -398,11 +398,7 @@ void ls_wsconn_want(ls_wsconn *ws, int want) {
     update(ws);
 }
 
-int ls_wsconn_send(ls_wsconn *ws, unsigned opcode, int fin, const void *data, size_t len) {
-    return ls_wsconn_send_ref(ws, opcode, fin, data, len, NULL, NULL);
-}
-
-int ls_wsconn_send_ref(ls_wsconn *ws, unsigned opcode, int fin, const void *data, size_t len,
+int ls_wsconn_send(ls_wsconn *ws, unsigned opcode, int fin, const void *data, size_t len,
                        ls_release_fn release, void *ctx) {
     int rc = LS_WS_ECLOSED;
     ls_ws_zbuf z = {0};
@@ -484,4 +480,3 @@ int ls_wsconn_closing(const ls_wsconn *ws) {
     return ws->t->closing || ws->close_sent || ws->close_received;
 }
 
-void ls_wsconn_set_close_timeout(ls_wsconn *ws, uint64_t ms) { ws->o.close_timeout_ms = ms; }

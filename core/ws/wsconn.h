@@ -60,16 +60,14 @@ ls_wsconn *ls_wsconn_start(ls_transport *t, ls_server *s, const ls_ws_opts *o,
 /* The application wants the next event (or not). Events waiting in the input come from
  * deferred work, never from inside this call. */
 void ls_wsconn_want(ls_wsconn *ws, int want);
-/* Queues one frame (copied). Returns 1 below the high-water mark, 0 above it (on_drain
- * follows), LS_WS_ECLOSED when no more may be sent (closing or closed), LS_WS_EINVAL for a
- * control payload over 125 bytes. */
+/* Queues one frame: 1 below the high-water mark, 0 above it (on_drain follows),
+ * LS_WS_ECLOSED when no more may be sent (closing or closed), LS_WS_EINVAL for a control
+ * payload over 125 bytes. With release, the payload is queued in place (not copied) until it
+ * is sent or dropped, and release(ctx) runs then, or at once when the send fails or the
+ * payload was compressed. */
 enum { LS_WS_ECLOSED = -1, LS_WS_EINVAL = -2, LS_WS_ENOMEM = -3 };
-int ls_wsconn_send(ls_wsconn *ws, unsigned opcode, int fin, const void *data, size_t len);
-/* As ls_wsconn_send, with the payload queued in place (not copied) until it is sent or
- * dropped; release(ctx) runs then, or at once when the send fails or the payload was
- * compressed. */
-int ls_wsconn_send_ref(ls_wsconn *ws, unsigned opcode, int fin, const void *data, size_t len,
-                       ls_release_fn release, void *ctx);
+int ls_wsconn_send(ls_wsconn *ws, unsigned opcode, int fin, const void *data, size_t len,
+                   ls_release_fn release, void *ctx);
 /* With permessage-deflate, text and binary messages of at least this many bytes go out
  * compressed (when that makes them shorter). */
 #define LS_WS_DEFLATE_MIN 64
@@ -86,6 +84,5 @@ void ls_wsconn_detach(ls_wsconn *ws);
 void ls_wsconn_going_away(ls_wsconn *ws);
 /* Whether a close frame was sent, or received. */
 int ls_wsconn_closing(const ls_wsconn *ws);
-void ls_wsconn_set_close_timeout(ls_wsconn *ws, uint64_t ms);
 
 #endif
